@@ -1,0 +1,221 @@
+"""The connector's exceptions, each carrying its wire form.
+
+    ConnectorError                       code="internal", 500
+    ├── ClientError                      the client's fault (never retryable as sent)
+    │   ├── BadRequest                   bad_request, 400 (detail lists the fields)
+    │   ├── Unauthorized                 unauthorized, 401, close 4401
+    │   ├── Forbidden                    forbidden, 403
+    │   ├── NotFound                     not_found, 404, close 4409
+    │   ├── InvalidState                 invalid_state, 409
+    │   ├── TooLarge                     too_large, 413, close 4413
+    │   ├── RateLimited                  rate_limited, 429, close 4429 (retry_after seconds)
+    │   └── Gap                          gap, 410 (oldest kept seq)
+    ├── AxpError                         something AXP said or did not say
+    │   ├── AxpUnavailable               upstream_unavailable, 503, retryable
+    │   ├── AxpRejected                  upstream_rejected, 502, AXP's problem body
+    │   │   └── AxpNotFound              AXP answered 404
+    │   └── AxpAuthError                 upstream_unavailable, 503: token request refused
+    └── StoreUnavailable                 internal, 503, retryable
+
+`to_frame`, `to_problem` and `close_code` are the only places that turn an error into its wire
+form (an `error` frame, an RFC 9457 problem body, a WebSocket close code). Error texts never
+carry secrets, tokens or stack traces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+
+class ConnectorError(Exception):
+    code: ClassVar[str] = "internal"
+    http_status: ClassVar[int] = 500
+    close_code: ClassVar[int] = 1011
+    retryable: ClassVar[bool] = False
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
+        self.message = message or self.title
+        self.detail = detail
+        super().__init__(self.message)
+
+    def extra_fields(self) -> dict[str, Any]:
+        """Fields added to the error frame / problem body besides code, message and detail."""
+        return {}
+
+
+class ClientError(ConnectorError):
+    code = "bad_request"
+    http_status = 400
+    close_code = 1008
+    title = "Bad request"
+
+
+class BadRequest(ClientError):
+    code = "bad_request"
+    http_status = 400
+    title = "Bad request"
+
+
+class Unauthorized(ClientError):
+    code = "unauthorized"
+    http_status = 401
+    close_code = 4401
+    title = "Unauthorized"
+
+
+class Forbidden(ClientError):
+    code = "forbidden"
+    http_status = 403
+    close_code = 4403
+    title = "Forbidden"
+
+
+class NotFound(ClientError):
+    code = "not_found"
+    http_status = 404
+    close_code = 4409
+    title = "Not found"
+
+
+class InvalidState(ClientError):
+    code = "invalid_state"
+    http_status = 409
+    title = "Invalid state"
+
+
+class TooLarge(ClientError):
+    code = "too_large"
+    http_status = 413
+    close_code = 4413
+    title = "Too large"
+
+
+class RateLimited(ClientError):
+    code = "rate_limited"
+    http_status = 429
+    close_code = 4429
+    retryable = True
+    title = "Rate limited"
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def extra_fields(self) -> dict[str, Any]:
+        return {"retryAfter": max(1, round(self.retry_after))}
+
+
+class Gap(ClientError):
+    code = "gap"
+    http_status = 410
+    title = "Events no longer kept"
+
+    def __init__(self, oldest_seq: int, message: str | None = None) -> None:
+        super().__init__(message or f"events before seq {oldest_seq} are no longer kept")
+        self.oldest_seq = oldest_seq
+
+    def extra_fields(self) -> dict[str, Any]:
+        return {"seq": self.oldest_seq}
+
+
+class AxpError(ConnectorError):
+    code = "upstream_unavailable"
+    http_status = 502
+    title = "AXP error"
+
+
+class AxpUnavailable(AxpError):
+    code = "upstream_unavailable"
+    http_status = 503
+    retryable = True
+    title = "AXP unavailable"
+
+
+class AxpRejected(AxpError):
+    """AXP answered 4xx (or a 5xx that retries did not cure) with a problem body."""
+
+    code = "upstream_rejected"
+    http_status = 502
+    title = "AXP rejected the request"
+
+    def __init__(
+        self,
+        status: int,
+        *,
+        problem_title: str | None = None,
+        problem_detail: str | None = None,
+        violations: Sequence[Mapping[str, Any]] = (),
+        operation: str | None = None,
+    ) -> None:
+        self.status = status
+        self.problem_title = problem_title
+        self.problem_detail = problem_detail
+        self.violations = [dict(v) for v in violations]
+        self.operation = operation
+        what = f"AXP answered {status}" + (f" to {operation}" if operation else "")
+        super().__init__(
+            what,
+            detail={
+                "status": status,
+                "title": problem_title,
+                "detail": problem_detail,
+                "violations": self.violations,
+            },
+        )
+
+
+class AxpNotFound(AxpRejected):
+    """AXP answered 404: the session, engagement or subscription is gone."""
+
+
+class AxpAuthError(AxpError):
+    code = "upstream_unavailable"
+    http_status = 503
+    retryable = True
+    title = "AXP refused the connector's credentials"
+
+
+class StoreUnavailable(ConnectorError):
+    code = "internal"
+    http_status = 503
+    retryable = True
+    title = "Store unavailable"
+
+
+def to_frame(error: ConnectorError, re: str | None) -> dict[str, Any]:
+    """The `error` frame of PROTOCOL.md §4."""
+    frame: dict[str, Any] = {
+        "type": "error",
+        "code": error.code,
+        "message": error.message,
+        "retryable": error.retryable,
+    }
+    if re is not None:
+        frame["re"] = re
+    if error.detail is not None:
+        frame["detail"] = error.detail
+    frame.update(error.extra_fields())
+    return frame
+
+
+def to_problem(error: ConnectorError) -> dict[str, Any]:
+    """An RFC 9457 problem body (`application/problem+json`) for HTTP answers."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": error.title,
+        "status": error.http_status,
+        "detail": error.message,
+        "code": error.code,
+        "retryable": error.retryable,
+    }
+    if error.detail is not None:
+        body["errors"] = error.detail
+    body.update(error.extra_fields())
+    return body
+
+
+def close_code(error: ConnectorError) -> int:
+    """The WebSocket close code for an error that ends a connection."""
+    return error.close_code

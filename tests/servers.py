@@ -1,0 +1,89 @@
+"""Real servers for tests: an ASGI app on a free loopback port, or a real child process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.types import ASGIApp
+
+ROOT = Path(__file__).resolve().parent.parent
+# One time unit for tests that wait on conditions, scaled by an env var on slow machines.
+TIME_SCALE = float(os.environ.get("AXP_TEST_TIME_SCALE", "1"))
+_POLL_INTERVAL = 0.05
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 in this event loop; yield its base URL."""
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10 * TIME_SCALE
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn exited before it started")
+        if time.monotonic() > deadline:
+            raise TimeoutError("uvicorn did not start within 10 s")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10 * TIME_SCALE)
+
+
+@contextlib.contextmanager
+def spawn(
+    args: Sequence[str], ready_url: str, *, env: dict[str, str] | None = None, timeout: float = 20
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `python -m axp_chat_connector.cli ARGS` and wait until `ready_url` answers 2xx."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "axp_chat_connector.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + timeout * TIME_SCALE
+        while True:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"{args[0]} exited with {proc.returncode}: {err[-2000:]}")
+            try:
+                if httpx.get(ready_url, timeout=1).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{ready_url} not ready within {timeout} s")
+            time.sleep(_POLL_INTERVAL)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
