@@ -1,0 +1,418 @@
+"""Avaya's Custom Chat API (`/api/digital/channel/v1`): the 12 operations, Avaya's checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from axp_chat_connector.axp.models import chat_out_gen as spec
+from axp_chat_connector.emulator.gate import (
+    check_uuid,
+    new_correlation_id,
+    parse_body,
+    read_json,
+    run_operation,
+)
+from axp_chat_connector.emulator.problems import (
+    INVALID_TYPE,
+    INVALID_VALUE,
+    NOT_IN_ENUM,
+    NOT_NULL,
+    SIZE,
+    ApiProblem,
+    Violation,
+    constraint,
+    problem_response,
+)
+from axp_chat_connector.emulator.runtime import Runtime
+from axp_chat_connector.emulator.state import Dialog, Engagement, Session
+from axp_chat_connector.emulator.views import (
+    CHAT_BASE,
+    engagement_json,
+    message_json,
+    session_json,
+)
+
+REASONS: Final = ("USER_CLOSED", "USER_INACTIVE", "SYSTEM_CLOSED", "UNKNOWN")
+IDENTIFIER_KEY_MAX: Final = 50
+PARAMETER_KEY_MAX: Final = 64
+CHANNEL: Final = "Chat"
+
+
+def _check_keys(field: str, data: Mapping[str, Any] | None, limit: int) -> None:
+    """Key limits Avaya states in descriptions (not as schema keywords)."""
+    bad = [
+        Violation(f"{field}.{key}", f"key size must be between 1 and {limit}", SIZE)
+        for key in (data or {})
+        if not 1 <= len(key) <= limit
+    ]
+    if bad:
+        raise ApiProblem(400, f"{field}: key too long", violations=bad)
+
+
+def _session_for(runtime: Runtime, account_id: str, session_id: str) -> Session:
+    check_uuid("sessionId", session_id)
+    return runtime.state.session(account_id, session_id)
+
+
+def _customer_of(session: Session, dialog: Dialog) -> None:
+    if dialog.customer().participant_id != session.customer_id:
+        raise ApiProblem(403, "The session is not a participant of this dialog")
+
+
+# Sessions --------------------------------------------------------------------------------------
+
+
+async def create_session(request: Request) -> Response:
+    account_id = request.path_params["accountId"]
+
+    async def perform(runtime: Runtime) -> Response:
+        body = parse_body(spec.CreateSession, await read_json(request)).model_dump(
+            mode="json", exclude_none=True
+        )
+        _check_keys("customerIdentifiers", body["customerIdentifiers"], IDENTIFIER_KEY_MAX)
+        _check_keys("sessionParameters", body.get("sessionParameters"), PARAMETER_KEY_MAX)
+        session = runtime.state.create_session(
+            account_id=account_id,
+            channel_provider_id=body["channelProviderId"],
+            identifiers=body["customerIdentifiers"],
+            display_name=body.get("displayName"),
+            parameters=body.get("sessionParameters"),
+            provider_customer_id=body.get("providerCustomerId"),
+        )
+        answer = session_json(session) | {
+            "correlationId": new_correlation_id(body.get("correlationId")),
+            "participantId": session.customer_id,
+        }
+        return JSONResponse(answer, status_code=201)
+
+    return await run_operation(request, "createDigitalSession", account_id, perform)
+
+
+async def session_resource(request: Request) -> Response:
+    """`/sessions/{sessionId}` and its colon actions."""
+    account_id = request.path_params["accountId"]
+    session_id, _, action = request.path_params["target"].partition(":")
+    method = request.method
+    if action == "" and method == "GET":
+        return await run_operation(
+            request,
+            "getDigitalSession",
+            account_id,
+            lambda rt: _get_session(rt, account_id, session_id),
+        )
+    if action == "" and method == "DELETE":
+        return await run_operation(
+            request,
+            "deleteDigitalSession",
+            account_id,
+            lambda rt: _delete_session(rt, request, account_id, session_id),
+        )
+    if action == "appendIdentifiers" and method == "POST":
+        return await run_operation(
+            request,
+            "appendIdentifiersInDigitalSession",
+            account_id,
+            lambda rt: _append_identifiers(rt, request, account_id, session_id),
+        )
+    if action == "updateSessionParameters" and method == "POST":
+        return await run_operation(
+            request,
+            "updateSessionParametersInDigitalSession",
+            account_id,
+            lambda rt: _update_parameters(rt, request, account_id, session_id),
+        )
+    return _no_such_operation(request, action)
+
+
+def _no_such_operation(request: Request, action: str) -> Response:
+    if action:
+        return problem_response(ApiProblem(404, f"unknown action :{action}"))
+    return problem_response(ApiProblem(405, f"{request.method} is not allowed here"))
+
+
+async def _get_session(runtime: Runtime, account_id: str, session_id: str) -> Response:
+    return JSONResponse(session_json(_session_for(runtime, account_id, session_id)))
+
+
+async def _delete_session(
+    runtime: Runtime, request: Request, account_id: str, session_id: str
+) -> Response:
+    check_uuid("sessionId", session_id)
+    reason = request.query_params.get("reason")
+    if reason is None:
+        raise constraint("reason", "must not be null", NOT_NULL)
+    if reason not in REASONS:
+        raise constraint("reason", f"must be one of {', '.join(REASONS)}", NOT_IN_ENUM)
+    session = runtime.state.session(account_id, session_id)
+    runtime.center.sessions_ended(runtime.state.delete_session(session))
+    return Response(status_code=204)
+
+
+async def _append_identifiers(
+    runtime: Runtime, request: Request, account_id: str, session_id: str
+) -> Response:
+    session = _session_for(runtime, account_id, session_id)
+    body = parse_body(spec.CustomerIdentifiers, await read_json(request)).model_dump(mode="json")
+    _check_keys("customerIdentifiers", body, IDENTIFIER_KEY_MAX)
+    runtime.state.append_identifiers(session, body)
+    return JSONResponse(session_json(session))
+
+
+async def _update_parameters(
+    runtime: Runtime, request: Request, account_id: str, session_id: str
+) -> Response:
+    session = _session_for(runtime, account_id, session_id)
+    body = parse_body(spec.SessionParameters, await read_json(request)).model_dump(mode="json")
+    _check_keys("sessionParameters", body, PARAMETER_KEY_MAX)
+    runtime.state.update_parameters(session, body)
+    return JSONResponse(session_json(session))
+
+
+# Engagements -----------------------------------------------------------------------------------
+
+
+async def engagements(request: Request) -> Response:
+    account_id = request.path_params["accountId"]
+    if request.method == "POST":
+        return await run_operation(
+            request,
+            "createDigitalEngagement",
+            account_id,
+            lambda rt: _create_engagement(rt, request, account_id),
+        )
+    return await run_operation(
+        request,
+        "listDigitalEngagements",
+        account_id,
+        lambda rt: _list_engagements(rt, request, account_id),
+    )
+
+
+async def _create_engagement(runtime: Runtime, request: Request, account_id: str) -> Response:
+    body = parse_body(spec.CreateEngagement, await read_json(request)).model_dump(
+        mode="json", exclude_none=True
+    )
+    if body["channelId"] != CHANNEL:
+        raise constraint("channelId", f"only {CHANNEL} is supported", INVALID_VALUE)
+    _check_keys("engagementParameters", body.get("engagementParameters"), PARAMETER_KEY_MAX)
+    session = runtime.state.session(account_id, body["sessionId"])
+    correlation_id = new_correlation_id(body.get("correlationId"))
+    engagement, dialog, _ = runtime.state.create_engagement(
+        session,
+        channel_id=body["channelId"],
+        correlation_id=correlation_id,
+        conversation=body.get("conversation"),
+        provider_dialog_id=body.get("providerDialogId"),
+        parameters=body.get("engagementParameters"),
+    )
+    await runtime.center.dialog_created(
+        engagement, dialog, session, greeting_bot=runtime.greeting_bot()
+    )
+    answer = engagement_json(engagement) | {"correlationId": correlation_id}
+    return JSONResponse(answer, status_code=201)
+
+
+async def _list_engagements(runtime: Runtime, request: Request, account_id: str) -> Response:
+    session_id = request.query_params.get("sessionId")
+    if session_id is None:
+        raise constraint("sessionId", "must not be null", NOT_NULL)
+    session = _session_for(runtime, account_id, session_id)
+    found = runtime.state.engagements_of_session(session)
+    return JSONResponse([engagement_json(e) for e in found])
+
+
+async def engagement_resource(request: Request) -> Response:
+    """`/engagements/{engagementId}` and its colon actions."""
+    account_id = request.path_params["accountId"]
+    engagement_id, _, action = request.path_params["target"].partition(":")
+    if action == "" and request.method == "GET":
+        return await run_operation(
+            request,
+            "getDigitalEngagement",
+            account_id,
+            lambda rt: _get_engagement(rt, account_id, engagement_id),
+        )
+    if action == "disconnect" and request.method == "POST":
+        return await run_operation(
+            request,
+            "disconnectDigitalEngagement",
+            account_id,
+            lambda rt: _disconnect(rt, request, account_id, engagement_id),
+        )
+    if action == "join" and request.method == "POST":
+        return await run_operation(
+            request,
+            "joinDigitalEngagement",
+            account_id,
+            lambda rt: _join(rt, request, account_id, engagement_id),
+        )
+    return _no_such_operation(request, action)
+
+
+def _engagement_for(runtime: Runtime, account_id: str, engagement_id: str) -> Engagement:
+    check_uuid("engagementId", engagement_id)
+    return runtime.state.engagement(account_id, engagement_id)
+
+
+async def _get_engagement(runtime: Runtime, account_id: str, engagement_id: str) -> Response:
+    return JSONResponse(engagement_json(_engagement_for(runtime, account_id, engagement_id)))
+
+
+async def _disconnect(
+    runtime: Runtime, request: Request, account_id: str, engagement_id: str
+) -> Response:
+    engagement = _engagement_for(runtime, account_id, engagement_id)
+    body = parse_body(spec.DisconnectEngagement, await read_json(request)).model_dump(
+        mode="json", exclude_none=True
+    )
+    session = runtime.state.session(account_id, body["sessionId"])
+    dialog = engagement.dialog(body["dialogId"])
+    _customer_of(session, dialog)
+    body["correlationId"] = new_correlation_id(body.get("correlationId"))
+    if dialog.status.value != "TERMINATED":
+        runtime.center.customer_disconnect(engagement, dialog, body["correlationId"])
+    return JSONResponse(body)
+
+
+async def _join(
+    runtime: Runtime, request: Request, account_id: str, engagement_id: str
+) -> Response:
+    engagement = _engagement_for(runtime, account_id, engagement_id)
+    body = parse_body(spec.JoinEngagement, await read_json(request)).model_dump(
+        mode="json", exclude_none=True
+    )
+    session = runtime.state.session(account_id, body["sessionId"])
+    dialog = engagement.dialog(body["dialogId"])
+    _customer_of(session, dialog)
+    runtime.state.join(dialog, session)
+    answer = engagement_json(engagement) | {
+        "correlationId": new_correlation_id(body.get("correlationId"))
+    }
+    return JSONResponse(answer)
+
+
+# Messages --------------------------------------------------------------------------------------
+
+
+async def messages(request: Request) -> Response:
+    account_id = request.path_params["accountId"]
+    engagement_id = request.path_params["engagementId"]
+    if request.method == "POST":
+        return await run_operation(
+            request,
+            "sendDigitalMessage",
+            account_id,
+            lambda rt: _send_message(rt, request, account_id, engagement_id),
+        )
+    return await run_operation(
+        request,
+        "listDigitalMessages",
+        account_id,
+        lambda rt: _list_messages(rt, request, account_id, engagement_id),
+    )
+
+
+_PASSTHROUGH: Final = (
+    "fallbackText",
+    "headers",
+    "customData",
+    "senderParticipantName",
+    "parentMessageId",
+    "providerMessageId",
+    "providerParentMessageId",
+)
+
+
+async def _send_message(
+    runtime: Runtime, request: Request, account_id: str, engagement_id: str
+) -> Response:
+    engagement = _engagement_for(runtime, account_id, engagement_id)
+    model = parse_body(spec.SendMessage, await read_json(request))
+    body = model.model_dump(mode="json", exclude_none=True, by_alias=True)
+    _check_keys("customData", body.get("customData"), PARAMETER_KEY_MAX)
+    _check_keys(
+        "headers.additionalHeaders",
+        body.get("headers", {}).get("additionalHeaders"),
+        PARAMETER_KEY_MAX,
+    )
+    session = runtime.state.session(account_id, body["sessionId"])
+    dialog = engagement.dialog(body["dialogId"])
+    _customer_of(session, dialog)
+    correlation_id = new_correlation_id(body.get("correlationId"))
+    message = runtime.center.customer_message(
+        engagement,
+        dialog,
+        session,
+        body["body"],
+        correlation_id=correlation_id,
+        extra={k: body[k] for k in _PASSTHROUGH if k in body},
+    )
+    answer = message_json(message, dialog, engagement) | {"correlationId": correlation_id}
+    return JSONResponse(answer, status_code=202)
+
+
+def _int_query(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise constraint(name, "must be an integer", INVALID_TYPE) from None
+    if value < low or (high is not None and value > high):
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise constraint(name, f"must be {limit}", SIZE)
+    return value
+
+
+async def _list_messages(
+    runtime: Runtime, request: Request, account_id: str, engagement_id: str
+) -> Response:
+    engagement = _engagement_for(runtime, account_id, engagement_id)
+    query = request.query_params
+    for name in ("dialogId", "sessionId"):
+        if query.get(name) is None:
+            raise constraint(name, "must not be null", NOT_NULL)
+        check_uuid(name, query[name])
+    page_size = _int_query(request, "pageSize", 10, 1, 50)
+    page_number = _int_query(request, "pageNumber", 1, 1, None)
+    session = runtime.state.session(account_id, query["sessionId"])
+    dialog = engagement.dialog(query["dialogId"])
+    _customer_of(session, dialog)
+    total = len(dialog.messages)
+    start = (page_number - 1) * page_size
+    page = dialog.messages[start : start + page_size]
+
+    def link(number: int) -> str:
+        return (
+            f"{CHAT_BASE}/accounts/{account_id}/engagements/{engagement_id}/messages"
+            f"?dialogId={dialog.dialog_id}&sessionId={session.session_id}"
+            f"&pageSize={page_size}&pageNumber={number}"
+        )
+
+    return JSONResponse(
+        {
+            "pagination": {"pageNumber": page_number, "pageSize": page_size, "total": total},
+            "messages": [message_json(m, dialog, engagement) for m in page],
+            "links": {
+                "prev": link(page_number - 1) if page_number > 1 else "",
+                "next": link(page_number + 1) if start + page_size < total else "",
+            },
+        }
+    )
+
+
+_ACCOUNT: Final = CHAT_BASE + "/accounts/{accountId}"
+
+ROUTES: Final[list[BaseRoute]] = [
+    Route(_ACCOUNT + "/sessions", create_session, methods=["POST"]),
+    Route(_ACCOUNT + "/sessions/{target}", session_resource, methods=["GET", "POST", "DELETE"]),
+    Route(_ACCOUNT + "/engagements", engagements, methods=["GET", "POST"]),
+    Route(_ACCOUNT + "/engagements/{target}", engagement_resource, methods=["GET", "POST"]),
+    Route(_ACCOUNT + "/engagements/{engagementId}/messages", messages, methods=["GET", "POST"]),
+]

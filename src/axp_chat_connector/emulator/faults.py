@@ -1,0 +1,214 @@
+"""Fault injection: fail or slow down API operations, disturb webhook delivery, greeting bot.
+
+`POST /emulator/v1/faults` merges a JSON document into the active faults (operation and latency
+entries replace those of the same operation); `DELETE /emulator/v1/faults` clears everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from axp_chat_connector.emulator.dispatcher import DeliveryFaults
+from axp_chat_connector.emulator.problems import ApiProblem, validation_problem
+
+OPERATIONS: Final = frozenset(
+    {
+        "createDigitalSession",
+        "getDigitalSession",
+        "deleteDigitalSession",
+        "appendIdentifiersInDigitalSession",
+        "updateSessionParametersInDigitalSession",
+        "createDigitalEngagement",
+        "listDigitalEngagements",
+        "getDigitalEngagement",
+        "disconnectDigitalEngagement",
+        "joinDigitalEngagement",
+        "listDigitalMessages",
+        "sendDigitalMessage",
+        "createDigitalWebhookSubscription",
+        "listDigitalWebhookSubscriptions",
+        "getDigitalWebhookSubscription",
+        "updateDigitalWebhookSubscription",
+        "deleteDigitalWebhookSubscription",
+        "token",
+    }
+)
+ANY: Final = "*"
+
+
+def _known(operation: str) -> str:
+    if operation != ANY and operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {operation!r} (an Avaya operationId, token or *)")
+    return operation
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OperationFaultIn(_Strict):
+    operation: str
+    status: Annotated[int, Field(ge=400, le=599)]
+    count: Annotated[int, Field(ge=1)] = 1
+    retry_after: Annotated[float | None, Field(alias="retryAfter", ge=0)] = None
+    after_effect: Annotated[bool, Field(alias="afterEffect")] = False
+
+    _check = field_validator("operation")(_known)
+
+
+class LatencyIn(_Strict):
+    operation: str = ANY
+    ms: Annotated[int, Field(ge=0, le=600_000)]
+    count: Annotated[int | None, Field(ge=1)] = None
+
+    _check = field_validator("operation")(_known)
+
+
+class WebhookFaultsIn(_Strict):
+    drop: Annotated[int, Field(ge=0)] = 0
+    duplicate: Annotated[int, Field(ge=0)] = 0
+    delay_ms: Annotated[int, Field(alias="delayMs", ge=0, le=600_000)] = 0
+    delay_count: Annotated[int, Field(alias="delayCount", ge=0)] = 0
+    reorder: Annotated[int, Field(ge=0)] = 0
+    event_types: Annotated[list[str], Field(alias="eventTypes")] = []
+
+
+class FaultsIn(_Strict):
+    operations: list[OperationFaultIn] = []
+    latency: list[LatencyIn] = []
+    webhooks: WebhookFaultsIn | None = None
+    greeting_bot: Annotated[bool | None, Field(alias="greetingBot")] = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFault:
+    operation: str
+    status: int
+    remaining: int
+    retry_after: float | None
+    after_effect: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    operation: str
+    ms: int
+    remaining: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What the faults do to one call: a delay before answering, maybe a failure."""
+
+    delay: float = 0.0
+    failure: OperationFault | None = None
+
+    def problem(self) -> ApiProblem:
+        assert self.failure is not None
+        return ApiProblem(
+            self.failure.status,
+            f"injected fault: {self.failure.operation} answers {self.failure.status}",
+            retry_after=self.failure.retry_after if self.failure.status == 429 else None,
+        )
+
+
+Mode = Literal["before", "after"]
+
+
+class FaultRegistry:
+    """The active API faults; `take(operation)` consumes one call's worth of them."""
+
+    def __init__(self) -> None:
+        self._operations: dict[str, OperationFault] = {}
+        self._latency: dict[str, Latency] = {}
+        self.greeting_bot: bool | None = None
+
+    def clear(self) -> None:
+        self._operations.clear()
+        self._latency.clear()
+        self.greeting_bot = None
+
+    def apply(self, faults: FaultsIn) -> None:
+        for op in faults.operations:
+            self._operations[op.operation] = OperationFault(
+                op.operation, op.status, op.count, op.retry_after, op.after_effect
+            )
+        for lat in faults.latency:
+            self._latency[lat.operation] = Latency(lat.operation, lat.ms, lat.count)
+        if faults.greeting_bot is not None:
+            self.greeting_bot = faults.greeting_bot
+
+    def take(self, operation: str) -> Planned:
+        failure = None
+        for key in (operation, ANY):
+            fault = self._operations.get(key)
+            if fault is not None:
+                failure = fault
+                if fault.remaining <= 1:
+                    del self._operations[key]
+                else:
+                    self._operations[key] = replace(fault, remaining=fault.remaining - 1)
+                break
+        delay = 0.0
+        for key in (operation, ANY):
+            lat = self._latency.get(key)
+            if lat is not None:
+                delay = lat.ms / 1000
+                if lat.remaining is not None:
+                    if lat.remaining <= 1:
+                        del self._latency[key]
+                    else:
+                        self._latency[key] = replace(lat, remaining=lat.remaining - 1)
+                break
+        return Planned(delay, failure)
+
+    def to_json(self, webhooks: DeliveryFaults) -> dict[str, Any]:
+        return {
+            "operations": [
+                {
+                    "operation": f.operation,
+                    "status": f.status,
+                    "count": f.remaining,
+                    "retryAfter": f.retry_after,
+                    "afterEffect": f.after_effect,
+                }
+                for f in self._operations.values()
+            ],
+            "latency": [
+                {"operation": lat.operation, "ms": lat.ms, "count": lat.remaining}
+                for lat in self._latency.values()
+            ],
+            "webhooks": {
+                "drop": webhooks.drop,
+                "duplicate": webhooks.duplicate,
+                "delayMs": webhooks.delay_ms,
+                "delayCount": webhooks.delay_count,
+                "reorder": webhooks.reorder,
+                "eventTypes": sorted(webhooks.event_types),
+            },
+            "greetingBot": self.greeting_bot,
+        }
+
+
+def parse_faults(raw: Any) -> FaultsIn:
+    """The faults document, or a 400 problem naming what is wrong."""
+    if not isinstance(raw, dict):
+        raise ApiProblem(400, "the faults document must be a JSON object")
+    try:
+        return FaultsIn.model_validate(raw)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+
+
+def delivery_faults(webhooks: WebhookFaultsIn) -> DeliveryFaults:
+    return DeliveryFaults(
+        drop=webhooks.drop,
+        duplicate=webhooks.duplicate,
+        delay_ms=webhooks.delay_ms,
+        delay_count=webhooks.delay_count,
+        reorder=webhooks.reorder,
+        event_types=frozenset(webhooks.event_types),
+    )
