@@ -12,6 +12,7 @@
     │   └── Gap                          gap, 410 (oldest kept seq)
     ├── AxpError                         something AXP said or did not say
     │   ├── AxpUnavailable               upstream_unavailable, 503, retryable
+    │   │   └── AxpOutcomeUnknown        the request may have reached AXP: settle before resending
     │   ├── AxpRejected                  upstream_rejected, 502, AXP's problem body
     │   │   └── AxpNotFound              AXP answered 404
     │   └── AxpAuthError                 upstream_unavailable, 503: token request refused
@@ -131,6 +132,27 @@ class AxpUnavailable(AxpError):
     http_status = 503
     retryable = True
     title = "AXP unavailable"
+
+
+class AxpOutcomeUnknown(AxpUnavailable):
+    """A request that is unsafe to repeat may have reached AXP, but its answer was lost.
+
+    Raised instead of retrying (e.g. Send Message that timed out): the caller settles it (MESSAGES
+    callback, List Messages, List Engagements) before sending again.
+    """
+
+    title = "AXP outcome unknown"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        operation: str | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.correlation_id = correlation_id
 
 
 class AxpRejected(AxpError):

@@ -1,0 +1,164 @@
+"""Sends one AXP operation: auth headers, attempt timeouts, retries within a deadline, logs.
+
+What happens on each failure is decided by `retry.decide()` from the operation's row in
+`operations.OPERATIONS`; this module only carries it out:
+
+* 2xx: the answer is returned.
+* 401: the token is dropped, a new one fetched and the call sent once more, at once; a second
+  401 raises `AxpAuthError`.
+* other 4xx: `AxpRejected` (`AxpNotFound` for 404) without retry. A retried DELETE that finds
+  the resource gone (404) counts as done.
+* connection errors, timeouts, 429 and 5xx: retried with jittered exponential backoff (at least
+  `Retry-After` on 429) while attempts and the deadline last, then `AxpUnavailable`; for an
+  operation that is unsafe to repeat, a failure after the request may have reached AXP raises
+  `AxpOutcomeUnknown` instead of a retry.
+
+Log lines (`axp.call`, `axp.retry`, `axp.gave_up`) carry operation, attempt, status, latency and
+correlation id; never a token, a secret, a URL query or a body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+import structlog
+
+from axp_chat_connector.axp.operations import OPERATIONS
+from axp_chat_connector.axp.problems import auth_error, rejected
+from axp_chat_connector.axp.retry import (
+    Backoff,
+    Decision,
+    Failure,
+    classify_error,
+    classify_status,
+    decide,
+    retry_after,
+)
+from axp_chat_connector.axp.tokens import Clock, TokenManager
+from axp_chat_connector.config import Settings
+from axp_chat_connector.errors import AxpAuthError, AxpOutcomeUnknown, AxpUnavailable
+
+Sleep = Callable[[float], Awaitable[None]]
+_log = structlog.get_logger(__name__)
+
+
+class Caller:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        tokens: TokenManager,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._tokens = tokens
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff = backoff or Backoff(settings.axp_backoff_base, settings.axp_backoff_max)
+        self._bases = {"channel": settings.channel_api_url, "webhook": settings.webhook_api_url}
+
+    def _headers(self, token: str) -> dict[str, str]:
+        headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+        if self._settings.axp_send_app_key:
+            headers["appkey"] = self._settings.axp_app_key.get_secret_value()
+        return headers
+
+    async def call(
+        self,
+        operation_id: str,
+        *,
+        path: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        correlation_id: str | None = None,
+    ) -> httpx.Response:
+        """Send `operation_id` until it succeeds or the policy says stop; return the 2xx answer."""
+        op = OPERATIONS[operation_id]
+        url = self._bases[op.api] + op.path.format(**(path or {}))
+        settings = self._settings
+        log = _log.bind(operation=op.id, correlation_id=correlation_id)
+        deadline = self._clock() + settings.axp_retry_deadline
+        attempt = failures = 0
+        token_renewed = False
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            wait_at_least = 0.0
+            try:
+                token = await self._tokens.get()
+            except AxpAuthError:
+                raise
+            except AxpUnavailable as exc:
+                failure, reason = Failure.NOT_SENT, f"token: {exc.message}"
+                wait_at_least = self._tokens.retry_in
+            else:
+                started = self._clock()
+                budget = max(0.001, min(settings.axp_attempt_timeout, deadline - started))
+                try:
+                    async with asyncio.timeout(budget):
+                        response = await self._http.request(
+                            op.method, url, params=params, json=json, headers=self._headers(token)
+                        )
+                except (httpx.HTTPError, TimeoutError) as exc:
+                    failure, reason = classify_error(exc), type(exc).__name__
+                    log.info(
+                        "axp.call", attempt=attempt, status=None, error=reason,
+                        latency_ms=_ms(self._clock() - started),
+                    )  # fmt: skip
+                else:
+                    status = response.status_code
+                    log.info(
+                        "axp.call", attempt=attempt, status=status,
+                        latency_ms=_ms(self._clock() - started),
+                    )  # fmt: skip
+                    if status == 401:
+                        if token_renewed:
+                            raise auth_error(response, op.id)
+                        token_renewed = True
+                        self._tokens.invalidate(token)
+                        continue
+                    if status == 404 and op.gone_is_done and attempt > 1:
+                        return response
+                    found = classify_status(status)
+                    if found is None:
+                        return response
+                    if found is Failure.FINAL:
+                        raise rejected(response, op.id)
+                    failure, reason = found, f"HTTP {status}"
+                    if status == 429:
+                        wait_at_least = retry_after(response.headers.get("retry-after")) or 0.0
+
+            decision = decide(op, failure)
+            if decision is Decision.OUTCOME_UNKNOWN:
+                log.warning("axp.outcome_unknown", attempt=attempt, reason=reason)
+                raise AxpOutcomeUnknown(
+                    f"{op.id} may have reached AXP but its answer was lost ({reason}); "
+                    "settle it before sending again",
+                    operation=op.id,
+                    correlation_id=correlation_id,
+                )
+            failures += 1
+            delay = max(self._backoff.delay(failures), wait_at_least)
+            left = deadline - self._clock()
+            if attempt >= settings.axp_retry_attempts or delay >= left:
+                log.warning("axp.gave_up", attempt=attempt, reason=reason)
+                why = "attempts" if attempt >= settings.axp_retry_attempts else "deadline"
+                raise AxpUnavailable(
+                    f"AXP did not complete {op.id} after {attempt} attempt(s) "
+                    f"({why} exhausted; last: {reason})",
+                    detail={"operation": op.id, "attempts": attempt, "last": reason},
+                )
+            log.info("axp.retry", attempt=attempt, reason=reason, delay_s=round(delay, 3))
+            await self._sleep(delay)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
