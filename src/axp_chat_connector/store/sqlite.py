@@ -1,0 +1,558 @@
+"""The embedded store: one SQLite file in WAL mode.
+
+One connection, owned by one dedicated thread: each store method is one function run on that
+thread, and each write is one `BEGIN IMMEDIATE … COMMIT` transaction, so a method costs one
+hop to the thread and is atomic, also against other processes opening the same file (they wait
+on SQLite's lock, up to `busy_timeout`). `synchronous=NORMAL`: a commit survives a process
+crash; a power cut may lose the last commits (not corrupt the file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from axp_chat_connector.errors import StoreUnavailable
+from axp_chat_connector.store import sqlite_schema
+from axp_chat_connector.store.base import (
+    JSON,
+    ClaimResult,
+    ClaimState,
+    Conflict,
+    Deadline,
+    OutboxItem,
+    Retention,
+    RouteKey,
+)
+
+T = TypeVar("T")
+Conn = sqlite3.Connection
+
+_PURGE_EVERY = 1000
+_PURGE_BATCH = 500
+
+
+def _dumps(value: JSON) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
+    return OutboxItem(
+        item_id=row[0],
+        session_id=row[1],
+        dialog_key=row[2],
+        payload=json.loads(row[3]),
+        attempts=row[4],
+        not_before=row[5],
+        created_at=row[6],
+        lease_owner=row[7],
+        lease_until=row[8],
+        last_error=row[9],
+    )
+
+
+class SqliteStore:
+    """`Store` on one SQLite file. Open with `await SqliteStore.open(path)`."""
+
+    def __init__(
+        self,
+        executor: ThreadPoolExecutor,
+        conn: Conn,
+        *,
+        retention: Retention,
+        clock: Callable[[], float],
+    ) -> None:
+        self._executor = executor
+        self._conn = conn
+        self._retention = retention
+        self._clock = clock
+        self._writes = 0
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: str,
+        *,
+        retention: Retention | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> SqliteStore:
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="axp-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            conn = await loop.run_in_executor(executor, sqlite_schema.connect, path)
+        except sqlite3.Error as exc:
+            executor.shutdown(wait=False)
+            raise StoreUnavailable(f"cannot open SQLite store: {exc}") from exc
+        return cls(executor, conn, retention=retention or Retention(), clock=clock)
+
+    # -- plumbing -------------------------------------------------------------------------
+    async def _run(self, fn: Callable[[Conn], T]) -> T:
+        if self._closed:
+            raise StoreUnavailable("store is closed")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn, self._conn)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite: {exc}") from exc
+
+    async def _write(self, fn: Callable[[Conn], T]) -> T:
+        """Run `fn` in one immediate (write-locked) transaction."""
+        self._writes += 1
+        purge_now = self._clock() if self._writes % _PURGE_EVERY == 0 else None
+
+        def transaction(conn: Conn) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                if purge_now is not None:
+                    _purge_expired(conn, purge_now)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self._run(transaction)
+
+    async def ping(self) -> None:
+        await self._run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._conn.close)
+        self._closed = True
+        self._executor.shutdown(wait=True)
+
+    # -- sessions -------------------------------------------------------------------------
+    async def create_session(self, session_id: str, doc: JSON, *, now: float) -> int:
+        text = _dumps(doc)
+
+        def op(conn: Conn) -> int:
+            try:
+                conn.execute(
+                    "INSERT INTO sessions (id, doc, version, created_at) VALUES (?, ?, 1, ?)",
+                    (session_id, text, now),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"session {session_id} exists") from exc
+            conn.execute(
+                "INSERT INTO activity (session_id, at) VALUES (?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET at = excluded.at",
+                (session_id, now),
+            )
+            return 1
+
+        return await self._write(op)
+
+    async def get_session(self, session_id: str) -> tuple[JSON, int] | None:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT doc, version FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return json.loads(row[0]), row[1]
+
+    async def update_session(self, session_id: str, doc: JSON, *, expected_version: int) -> int:
+        text = _dumps(doc)
+
+        def op(conn: Conn) -> int:
+            cursor = conn.execute(
+                "UPDATE sessions SET doc = ?, version = version + 1 WHERE id = ? AND version = ?",
+                (text, session_id, expected_version),
+            )
+            if cursor.rowcount != 1:
+                raise Conflict(f"session {session_id} is not at version {expected_version}")
+            return expected_version + 1
+
+        return await self._write(op)
+
+    async def delete_session(self, session_id: str) -> None:
+        def op(conn: Conn) -> None:
+            args = (session_id,)
+            conn.execute("DELETE FROM sessions WHERE id = ?", args)
+            conn.execute("DELETE FROM events WHERE session_id = ?", args)
+            conn.execute("DELETE FROM event_heads WHERE session_id = ?", args)
+            conn.execute("DELETE FROM commands WHERE session_id = ?", args)
+            conn.execute("DELETE FROM routes WHERE session_id = ?", args)
+            conn.execute("DELETE FROM deadlines WHERE session_id = ?", args)
+            conn.execute("DELETE FROM activity WHERE session_id = ?", args)
+
+        await self._write(op)
+
+    # -- routes ---------------------------------------------------------------------------
+    async def put_route(
+        self, kind: str, key: str, session_id: str, *, ttl: float | None = None
+    ) -> None:
+        expires = None if ttl is None else self._clock() + ttl
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO routes (kind, key, session_id, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (kind, key) DO UPDATE SET session_id = excluded.session_id, "
+                "expires_at = excluded.expires_at",
+                (kind, key, session_id, expires),
+            )
+        )
+
+    async def get_route(self, kind: str, key: str) -> str | None:
+        now = self._clock()
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT session_id FROM routes WHERE kind = ? AND key = ? "
+                "AND (expires_at IS NULL OR expires_at > ?)",
+                (kind, key, now),
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    # -- event log ------------------------------------------------------------------------
+    async def append_events(self, session_id: str, events: list[JSON], *, now: float) -> list[int]:
+        if not events:
+            return []
+        bodies = [_dumps({k: v for k, v in event.items() if k != "seq"}) for event in events]
+        keep_count = self._retention.count
+        cutoff = now - self._retention.age
+
+        def op(conn: Conn) -> list[int]:
+            row = conn.execute(
+                "INSERT INTO event_heads (session_id, last_seq) VALUES (?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq "
+                "RETURNING last_seq",
+                (session_id, len(bodies)),
+            ).fetchone()
+            last = int(row[0])
+            first = last - len(bodies) + 1
+            seqs = list(range(first, last + 1))
+            conn.executemany(
+                "INSERT INTO events (session_id, seq, at, event) VALUES (?, ?, ?, ?)",
+                [
+                    (
+                        session_id,
+                        seq,
+                        now,
+                        '{"seq":' + str(seq) + ("," + body[1:] if body != "{}" else "}"),
+                    )
+                    for seq, body in zip(seqs, bodies, strict=True)
+                ],
+            )
+            # Count: keep the newest `keep_count`. Age: drop the oldest events until the first
+            # young one (walks one row when nothing is old).
+            conn.execute(
+                "DELETE FROM events WHERE session_id = ?1 AND seq <= ?2 - ?3",
+                (session_id, last, keep_count),
+            )
+            conn.execute(
+                "DELETE FROM events WHERE session_id = ?1 AND seq < coalesce(("
+                " SELECT seq FROM events WHERE session_id = ?1 AND at >= ?2"
+                " ORDER BY seq LIMIT 1), ?3 + 1)",
+                (session_id, cutoff, last),
+            )
+            return seqs
+
+        return await self._write(op)
+
+    async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT event FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (session_id, after, limit),
+            ).fetchall()
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    async def last_seq(self, session_id: str) -> int:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT last_seq FROM event_heads WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        )
+        return 0 if row is None else int(row[0])
+
+    async def oldest_seq(self, session_id: str) -> int:
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT coalesce("
+                " (SELECT min(seq) FROM events WHERE session_id = ?1),"
+                " (SELECT last_seq FROM event_heads WHERE session_id = ?1) + 1, 1)",
+                (session_id,),
+            ).fetchone()
+        )
+        return int(row[0])
+
+    async def trim_events(self, session_id: str, upto_seq: int) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "DELETE FROM events WHERE session_id = ? AND seq <= ?", (session_id, upto_seq)
+            )
+        )
+
+    # -- idempotency ----------------------------------------------------------------------
+    async def claim_command(self, session_id: str, command_id: str, *, ttl: float) -> ClaimResult:
+        now = self._clock()
+
+        def op(conn: Conn) -> ClaimResult:
+            row = conn.execute(
+                "SELECT answer, expires_at FROM commands WHERE session_id = ? AND command_id = ?",
+                (session_id, command_id),
+            ).fetchone()
+            if row is not None and row[1] > now:
+                if row[0] is None:
+                    return ClaimResult(ClaimState.PENDING)
+                return ClaimResult(ClaimState.DONE, json.loads(row[0]))
+            conn.execute(
+                "INSERT INTO commands (session_id, command_id, answer, expires_at) "
+                "VALUES (?, ?, NULL, ?) ON CONFLICT (session_id, command_id) "
+                "DO UPDATE SET answer = NULL, expires_at = excluded.expires_at",
+                (session_id, command_id, now + ttl),
+            )
+            return ClaimResult(ClaimState.NEW)
+
+        return await self._write(op)
+
+    async def complete_command(
+        self, session_id: str, command_id: str, answer: JSON, *, ttl: float
+    ) -> None:
+        args = (session_id, command_id, _dumps(answer), self._clock() + ttl)
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO commands (session_id, command_id, answer, expires_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (session_id, command_id) "
+                "DO UPDATE SET answer = excluded.answer, expires_at = excluded.expires_at",
+                args,
+            )
+        )
+
+    async def release_command(self, session_id: str, command_id: str) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "DELETE FROM commands WHERE session_id = ? AND command_id = ? AND answer IS NULL",
+                (session_id, command_id),
+            )
+        )
+
+    # -- dedupe ---------------------------------------------------------------------------
+    async def first_seen(self, key: str, *, ttl: float) -> bool:
+        now = self._clock()
+
+        def op(conn: Conn) -> bool:
+            cursor = conn.execute(
+                "INSERT INTO dedupe (key, expires_at) VALUES (?1, ?2) ON CONFLICT (key) "
+                "DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?3",
+                (key, now + ttl, now),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(op)
+
+    # -- parked webhook events ------------------------------------------------------------
+    async def park_event(
+        self, route_keys: list[RouteKey], event: JSON, *, ttl: float, now: float
+    ) -> None:
+        text = _dumps(event)
+        keys = list(dict.fromkeys(route_keys))
+
+        def op(conn: Conn) -> None:
+            cursor = conn.execute(
+                "INSERT INTO parked (event, expires_at) VALUES (?, ?)", (text, now + ttl)
+            )
+            parked_id = cursor.lastrowid
+            conn.executemany(
+                "INSERT INTO parked_keys (kind, key, parked_id) VALUES (?, ?, ?)",
+                [(kind, key, parked_id) for kind, key in keys],
+            )
+
+        await self._write(op)
+
+    async def take_parked(self, kind: str, key: str) -> list[JSON]:
+        def op(conn: Conn) -> list[JSON]:
+            rows = conn.execute(
+                "SELECT p.id, p.event FROM parked_keys k JOIN parked p ON p.id = k.parked_id "
+                "WHERE k.kind = ? AND k.key = ? ORDER BY p.id",
+                (kind, key),
+            ).fetchall()
+            _drop_parked(conn, [row[0] for row in rows])
+            return [json.loads(row[1]) for row in rows]
+
+        return await self._write(op)
+
+    async def expired_parked(self, now: float, limit: int) -> list[JSON]:
+        def op(conn: Conn) -> list[JSON]:
+            rows = conn.execute(
+                "SELECT id, event FROM parked WHERE expires_at <= ? ORDER BY expires_at, id "
+                "LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            _drop_parked(conn, [row[0] for row in rows])
+            return [json.loads(row[1]) for row in rows]
+
+        return await self._write(op)
+
+    # -- outbox ---------------------------------------------------------------------------
+    async def outbox_add(
+        self, session_id: str, item_id: str, dialog_key: str, payload: JSON, *, now: float
+    ) -> None:
+        args = (item_id, session_id, dialog_key, _dumps(payload), now, now)
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO outbox (item_id, session_id, dialog_key, payload, not_before, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item_id) DO NOTHING",
+                args,
+            )
+        )
+
+    async def outbox_claim(
+        self, owner: str, *, now: float, lease: float, limit: int
+    ) -> list[OutboxItem]:
+        def op(conn: Conn) -> list[OutboxItem]:
+            rows = conn.execute(
+                "SELECT n, item_id, session_id, dialog_key, payload, attempts, not_before, "
+                "created_at, "
+                "lease_owner, lease_until, last_error FROM outbox WHERE n IN "
+                "(SELECT min(n) FROM outbox GROUP BY dialog_key) "
+                "AND not_before <= ?1 AND (lease_until IS NULL OR lease_until <= ?1) "
+                "ORDER BY n LIMIT ?2",
+                (now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE n = ?",
+                [(owner, now + lease, row[0]) for row in rows],
+            )
+            return [_outbox_item((*row[1:8], owner, now + lease, row[10])) for row in rows]
+
+        return await self._write(op)
+
+    async def outbox_done(self, item_id: str) -> None:
+        await self._write(
+            lambda conn: conn.execute("DELETE FROM outbox WHERE item_id = ?", (item_id,))
+        )
+
+    async def outbox_retry(
+        self, item_id: str, *, not_before: float, attempts: int, last_error: str | None
+    ) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "UPDATE outbox SET not_before = ?, attempts = ?, last_error = ?, "
+                "lease_owner = NULL, lease_until = NULL WHERE item_id = ?",
+                (not_before, attempts, last_error, item_id),
+            )
+        )
+
+    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT item_id, session_id, dialog_key, payload, attempts, not_before, "
+                "created_at, "
+                "lease_owner, lease_until, last_error "
+                "FROM outbox WHERE session_id = ? ORDER BY n",
+                (session_id,),
+            ).fetchall()
+        )
+        return [_outbox_item(row) for row in rows]
+
+    async def outbox_depth(self) -> int:
+        row = await self._run(lambda conn: conn.execute("SELECT count(*) FROM outbox").fetchone())
+        return int(row[0])
+
+    # -- activity and timers --------------------------------------------------------------
+    async def touch_session(self, session_id: str, *, now: float) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO activity (session_id, at) VALUES (?, ?) "
+                "ON CONFLICT (session_id) DO UPDATE SET at = max(at, excluded.at)",
+                (session_id, now),
+            )
+        )
+
+    async def idle_sessions(self, before: float, limit: int) -> list[str]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT session_id FROM activity WHERE at < ? ORDER BY at LIMIT ?",
+                (before, limit),
+            ).fetchall()
+        )
+        return [str(row[0]) for row in rows]
+
+    async def set_deadline(self, session_id: str, kind: str, at: float) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO deadlines (session_id, kind, at, due) VALUES (?1, ?2, ?3, ?3) "
+                "ON CONFLICT (session_id, kind) DO UPDATE SET at = excluded.at, due = excluded.due",
+                (session_id, kind, at),
+            )
+        )
+
+    async def due_deadlines(self, now: float, limit: int, *, lease: float = 30.0) -> list[Deadline]:
+        def op(conn: Conn) -> list[Deadline]:
+            rows = conn.execute(
+                "SELECT session_id, kind, at FROM deadlines WHERE due <= ? ORDER BY due LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE deadlines SET due = ? WHERE session_id = ? AND kind = ?",
+                [(now + lease, row[0], row[1]) for row in rows],
+            )
+            return [Deadline(row[0], row[1], row[2]) for row in rows]
+
+        return await self._write(op)
+
+    async def clear_deadline(self, session_id: str, kind: str, *, at: float | None = None) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "DELETE FROM deadlines WHERE session_id = ? AND kind = ? AND (? IS NULL OR at = ?)",
+                (session_id, kind, at, at),
+            )
+        )
+
+    # -- locks ----------------------------------------------------------------------------
+    async def try_lock(self, name: str, owner: str, *, ttl: float) -> bool:
+        now = self._clock()
+
+        def op(conn: Conn) -> bool:
+            cursor = conn.execute(
+                "INSERT INTO locks (name, owner, expires_at) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+                "expires_at = excluded.expires_at WHERE owner = ?2 OR expires_at <= ?4",
+                (name, owner, now + ttl, now),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(op)
+
+    async def unlock(self, name: str, owner: str) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner)
+            )
+        )
+
+
+def _drop_parked(conn: Conn, ids: list[int]) -> None:
+    conn.executemany("DELETE FROM parked WHERE id = ?", [(i,) for i in ids])
+    conn.executemany("DELETE FROM parked_keys WHERE parked_id = ?", [(i,) for i in ids])
+
+
+_EXPIRING = {
+    "dedupe": "key",
+    "commands": "session_id, command_id",
+    "routes": "kind, key",
+    "locks": "name",
+}
+
+
+def _purge_expired(conn: Conn, now: float) -> None:
+    """Drop a batch of expired dedupe keys, command records, routes and locks."""
+    for table, key in _EXPIRING.items():
+        conn.execute(
+            f"DELETE FROM {table} WHERE ({key}) IN "  # noqa: S608 - fixed names
+            f"(SELECT {key} FROM {table} WHERE expires_at <= ? LIMIT {_PURGE_BATCH})",
+            (now,),
+        )
