@@ -1,0 +1,76 @@
+// Which transport to use next: WebSocket first; long polling after WebSocket fails; WebSocket
+// again later. Pure: the clock is passed in.
+
+/** @typedef {'websocket' | 'longpoll'} TransportName */
+
+/**
+ * @typedef {object} FallbackOptions
+ * @property {number} [failuresBeforeFallback] WebSocket attempts that never got bound before
+ *   long polling is used (default 1: a blocked WebSocket costs one attempt)
+ * @property {number} [retryWebSocketAfterMs] how long to long-poll before trying WebSocket
+ *   again (default 60000; doubled after each failed retry, up to 16 times that)
+ * @property {boolean} [websocketAvailable] false where there is no WebSocket at all
+ * @property {() => number} [now]
+ */
+
+export class TransportChooser {
+  /** @param {FallbackOptions} [options] */
+  constructor(options = {}) {
+    this.failuresBeforeFallback = options.failuresBeforeFallback ?? 1;
+    this.retryAfterMs = options.retryWebSocketAfterMs ?? 60000;
+    this.websocketAvailable = options.websocketAvailable ?? true;
+    this.now = options.now ?? Date.now;
+    this.wsFailures = 0;
+    this.retries = 0;
+    /** @type {number | null} when long polling started */
+    this.fallbackAt = this.websocketAvailable ? null : this.now();
+  }
+
+  /** @returns {TransportName} the transport for the next connection */
+  choose() {
+    if (!this.websocketAvailable) return 'longpoll';
+    if (this.fallbackAt === null) return 'websocket';
+    return this.now() - this.fallbackAt >= this.probeDelayMs() ? 'websocket' : 'longpoll';
+  }
+
+  /** Milliseconds of long polling before WebSocket is tried again. */
+  probeDelayMs() {
+    return this.retryAfterMs * 2 ** Math.min(this.retries, 4);
+  }
+
+  /**
+   * Whether a long-polling client should now switch to a WebSocket attempt.
+   * @param {TransportName} current
+   */
+  shouldProbe(current) {
+    return current === 'longpoll' && this.choose() === 'websocket';
+  }
+
+  /**
+   * A connection over `name` was bound to the session (login or resume answered).
+   * @param {TransportName} name
+   */
+  bound(name) {
+    if (name === 'websocket') {
+      this.wsFailures = 0;
+      this.retries = 0;
+      this.fallbackAt = null;
+    }
+  }
+
+  /**
+   * A connection over `name` closed before it was bound (blocked, refused, cut by a proxy).
+   * @param {TransportName} name
+   */
+  failed(name) {
+    if (name !== 'websocket') return;
+    this.wsFailures += 1;
+    if (this.fallbackAt !== null) {
+      // A retry of WebSocket after falling back failed: long-poll again, retry later still.
+      this.retries += 1;
+      this.fallbackAt = this.now();
+    } else if (this.wsFailures >= this.failuresBeforeFallback) {
+      this.fallbackAt = this.now();
+    }
+  }
+}

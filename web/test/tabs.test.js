@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ChatClient } from '../../src/axp_chat_connector/web/sdk/client.js';
+import { memorySessionStore } from '../../src/axp_chat_connector/web/sdk/storage.js';
+import { createTabLink } from '../../src/axp_chat_connector/web/sdk/tabs.js';
+import { FakeLocks, FakeNetwork, guest, loginAnswer, once } from './fakes.js';
+
+let counter = 0;
+
+function makeTab(name, locks, network) {
+  const client = new ChatClient({
+    connector: 'http://connector.test',
+    transports: network.transports(),
+    storage: memorySessionStore(),
+    tabs: createTabLink(name, { locks, BroadcastChannel }),
+    pageEvents: false,
+    backoff: { baseMs: 1, maxMs: 4 },
+  });
+  return client;
+}
+
+function role(client, wanted) {
+  return client.role === wanted ? Promise.resolve() : once(client, 'role', (e) => e.role === wanted);
+}
+
+test('two tabs share one connection; the second takes over when the first closes', async () => {
+  const name = `tabs-${++counter}`;
+  const locks = new FakeLocks();
+  const netA = new FakeNetwork();
+  const netB = new FakeNetwork();
+  const a = makeTab(name, locks, netA);
+  await role(a, 'leader');
+  const b = makeTab(name, locks, netB);
+  await role(b, 'follower');
+
+  // The follower logs in: the leader's connection carries it.
+  const login = b.login(guest);
+  const wire = await netA.opened.next();
+  wire.handlers.onOpen();
+  const frame = await wire.sent.next();
+  assert.equal(frame.type, 'login');
+  assert.equal(frame.id, login.id);
+  const sessionOnA = once(a, 'session');
+  wire.handlers.onFrame(loginAnswer(frame.id));
+  await login;
+  await sessionOnA;
+  assert.equal(b.session.token, 'token-1');
+  assert.equal(a.session.token, 'token-1');
+
+  // Events reach both tabs once.
+  const onB = once(b, 'message');
+  wire.handlers.onFrame({ type: 'message', seq: 1, text: 'hello from the agent' });
+  assert.equal((await onB).text, 'hello from the agent');
+
+  // A command of the follower goes out on the leader's connection.
+  const sending = b.send('hi');
+  const send = await wire.sent.next();
+  assert.equal(send.id, sending.id);
+  wire.handlers.onFrame({ type: 'ok', re: send.id, status: 'accepted' });
+  assert.equal((await sending).status, 'accepted');
+  assert.equal(netB.all.length, 0, 'the follower opened no connection');
+
+  // The leader tab goes away; the follower leads and resumes after what it has.
+  const unanswered = b.send('still there?');
+  await wire.sent.next();
+  a.close();
+  await role(b, 'leader');
+  const own = await netB.opened.next();
+  own.handlers.onOpen();
+  const resume = await own.sent.next();
+  assert.equal(resume.type, 'resume');
+  assert.equal(resume.token, 'token-1');
+  assert.equal(resume.after, 1);
+  own.handlers.onFrame({ type: 'ok', re: resume.id, sessionId: 'S1', seq: 1, token: 'token-1' });
+  const retried = await own.sent.next();
+  assert.equal(retried.id, unanswered.id);
+  own.handlers.onFrame({ type: 'ok', re: retried.id, status: 'accepted' });
+  await unanswered;
+  b.close();
+});
+
+test('a tab opened later joins the session and gets the events so far from the leader', async () => {
+  const name = `tabs-${++counter}`;
+  const locks = new FakeLocks();
+  const netA = new FakeNetwork();
+  const a = makeTab(name, locks, netA);
+  await role(a, 'leader');
+  const login = a.login(guest);
+  const wire = await netA.opened.next();
+  wire.handlers.onOpen();
+  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
+  await login;
+  wire.handlers.onFrame({ type: 'chat.started', seq: 1, engagementId: 'E', dialogId: 'D' });
+  wire.handlers.onFrame({ type: 'message', seq: 2, text: 'welcome' });
+
+  const seen = [];
+  const b = new ChatClient({
+    connector: 'http://connector.test',
+    transports: new FakeNetwork().transports(),
+    storage: memorySessionStore(),
+    tabs: createTabLink(name, { locks, BroadcastChannel }),
+    pageEvents: false,
+  });
+  b.on('*', (event) => {
+    if (typeof event.seq === 'number') seen.push(event.seq);
+  });
+  await once(b, 'message');
+  assert.deepEqual(seen, [1, 2]);
+  assert.equal(b.session.sessionId, 'S1');
+  a.close();
+  b.close();
+});
