@@ -22,6 +22,8 @@ Delivery (AXP-DIGITAL-API §3.3; where Avaya is silent the choice is ours and ma
   independent: a dead dialog or a dead callback URL blocks only itself.
 - Cost: a dialog that has nothing pending costs nothing. A "lane" (a FIFO and one worker task)
   exists per (subscription, dialog) only while it has events, and is removed when it drains.
+  At most `MAX_IN_FLIGHT` (32) POSTs are in flight at once; an attempt's timeout starts when it
+  gets its slot, so a queue of busy dialogs is not blamed on the receiver.
 
 Faults (`set_faults`, the webhook side of `POST /emulator/v1/faults`) are consumed at publish
 time, in publish order, by events of the types in `event_types` (empty: every type) that have
@@ -68,7 +70,8 @@ JITTER: Final = 0.1  # retry delays are multiplied by a random factor in [1 - JI
 REORDER_WINDOW: Final = 1.0  # seconds a reordered event waits for the next one of its dialog
 GLOBAL_KEY: Final = "*"  # the ordering key of events with neither dialogId nor engagementId
 SUCCESS_STATUS: Final = 200
-MAX_CONNECTIONS: Final = 256  # of the client the dispatcher creates itself
+# POSTs in flight at once; waiting for a slot does not count against the attempt's timeout.
+MAX_IN_FLIGHT: Final = 32
 _HEADERS: Final = {"Content-Type": "application/json"}
 _MESSAGES: Final = "MESSAGES"
 _ALL: Final = "ALL"
@@ -239,6 +242,7 @@ class Dispatcher:
         self._held: dict[str, _Held] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._running = False
         self._counts = {"delivered": 0, "failed": 0, "retried": 0, "dropped": 0, "duplicated": 0}
 
@@ -251,7 +255,9 @@ class Dispatcher:
                 timeout=self._policy.timeout,
                 follow_redirects=False,
                 trust_env=False,  # never route callbacks through a proxy from the environment
-                limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
+                limits=httpx.Limits(
+                    max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT
+                ),
             )
             self._own_client = True
         self._running = True
@@ -432,27 +438,28 @@ class Dispatcher:
         """One POST; never raises for what the receiver or the network did."""
         client = self._client
         assert client is not None, "start() creates the client"
-        at = _now()
-        started = time.monotonic()
         status: int | None = None
         error: str | None = None
-        try:
-            async with asyncio.timeout(self._policy.timeout):
-                response = await client.post(
-                    job.target.callback_url, content=job.content, headers=_HEADERS
-                )
-            status = response.status_code
-        except (TimeoutError, httpx.TimeoutException):
-            error = "timeout"
-        except httpx.ConnectError:
-            error = "connect error"
-        except httpx.RemoteProtocolError:
-            error = "protocol error"
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
-            error = "invalid url"
-        except httpx.HTTPError as exc:
-            error = f"transport error ({type(exc).__name__})"
-        latency_ms = round((time.monotonic() - started) * 1000, 3)
+        async with self._slots:
+            at = _now()
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self._policy.timeout):
+                    response = await client.post(
+                        job.target.callback_url, content=job.content, headers=_HEADERS
+                    )
+                status = response.status_code
+            except (TimeoutError, httpx.TimeoutException):
+                error = "timeout"
+            except httpx.ConnectError:
+                error = "connect error"
+            except httpx.RemoteProtocolError:
+                error = "protocol error"
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+                error = "invalid url"
+            except httpx.HTTPError as exc:
+                error = f"transport error ({type(exc).__name__})"
+            latency_ms = round((time.monotonic() - started) * 1000, 3)
         return _Attempt(status, error, latency_ms, at)
 
     def _record(self, job: _Job, attempt: int, result: _Attempt, outcome: str) -> None:
