@@ -13,6 +13,8 @@ from collections.abc import Sequence
 # name -> (module, one-line help). A subcommand is listed here once it works.
 COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("axp_chat_connector.emulator.command", "run the AXP emulator"),
+    "provision": ("axp_chat_connector.commands.provision", "ensure AXP webhook subscriptions"),
+    "check": ("axp_chat_connector.commands.check", "check settings, AXP access, subscriptions"),
 }
 
 
