@@ -1,5 +1,5 @@
 """The client protocol's vocabulary: command and event types and the enumerated values of
-PROTOCOL.md §2–3. Wire spellings live here and nowhere else."""
+PROTOCOL.md §2-3. Wire spellings live here and nowhere else."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class EventType(StrEnum):
     CHAT_ENDED = "chat.ended"
     CHAT_ERROR = "chat.error"
     CHAT_IDLE = "chat.idle"
-    SESSION_TOKEN = "session.token"
+    SESSION_TOKEN = "session.token"  # noqa: S105 (an event name)
     SESSION_ENDED = "session.ended"
 
 

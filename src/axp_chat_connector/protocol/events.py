@@ -19,6 +19,7 @@ from axp_chat_connector.protocol.codes import (
     MessageFormat,
     SessionEndReason,
 )
+from axp_chat_connector.protocol.frames import Seq
 
 Event = dict[str, Any]
 
@@ -39,7 +40,7 @@ def is_durable(event: Mapping[str, Any]) -> bool:
     return event["type"] not in EPHEMERAL
 
 
-def with_seq(event: Mapping[str, Any], seq: int) -> Event:
+def with_seq(event: Mapping[str, Any], seq: Seq) -> Event:
     """The event as sent, once the store gave it its seq."""
     return {**event, "seq": seq}
 
@@ -118,14 +119,22 @@ def typing(at: datetime, sender: Mapping[str, str]) -> Event:
 
 
 def chat_ended(
-    at: datetime, *, engagement_id: str, dialog_id: str, by: EndedBy, reason: ChatEndReason
+    at: datetime,
+    *,
+    engagement_id: str | None,
+    dialog_id: str | None,
+    by: EndedBy,
+    reason: ChatEndReason,
 ) -> Event:
-    return _event(EventType.CHAT_ENDED, at) | {
-        "engagementId": engagement_id,
-        "dialogId": dialog_id,
-        "by": by.value,
-        "reason": reason.value,
-    }
+    """`chat.ended`; the ids are left out only when AXP never made the chat (creation failed)."""
+    event = _event(EventType.CHAT_ENDED, at)
+    if engagement_id is not None:
+        event["engagementId"] = engagement_id
+    if dialog_id is not None:
+        event["dialogId"] = dialog_id
+    event["by"] = by.value
+    event["reason"] = reason.value
+    return event
 
 
 def chat_error(at: datetime, *, code: str, title: str, detail: str | None = None) -> Event:

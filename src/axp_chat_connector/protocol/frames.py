@@ -25,6 +25,8 @@ from pydantic_core import PydanticCustomError
 from axp_chat_connector.protocol.codes import DEFAULT_IDENTIFIER_KINDS, CommandType, MessageFormat
 
 CommandId = NewType("CommandId", str)
+Seq = NewType("Seq", int)
+"""A durable event's number in its session: 1, 2, 3… (0: none yet)."""
 
 ID_MAX: Final = 64
 DISPLAY_NAME_MAX: Final = 70
@@ -93,9 +95,7 @@ def _allowed_kind(kind: str, info: ValidationInfo) -> str:
 
 
 Id = Annotated[CommandId, _text(1, ID_MAX)]
-IdentifierKind = Annotated[
-    str, _text(1, IDENTIFIER_KIND_MAX), AfterValidator(_allowed_kind)
-]
+IdentifierKind = Annotated[str, _text(1, IDENTIFIER_KIND_MAX), AfterValidator(_allowed_kind)]
 IdentifierValues = Annotated[
     list[Annotated[str, _text(1, IDENTIFIER_VALUE_MAX)]],
     Field(min_length=1, max_length=IDENTIFIER_VALUES_MAX),
@@ -112,6 +112,7 @@ Parameters = Annotated[
     Field(max_length=PARAMETERS_MAX),
 ]
 Index = Annotated[int, Field(ge=0)]
+SeqValue = Annotated[Seq, Field(ge=0)]
 
 
 class _Frame(BaseModel):
@@ -141,8 +142,9 @@ class ChosenAction(_Frame):
 
 
 def _one_of(field: str, names: str) -> PydanticCustomError:
-    return PydanticCustomError("one_of", "exactly one of {names} is required", {"names": names,
-                                                                               "field": field})
+    return PydanticCustomError(
+        "one_of", "exactly one of {names} is required", {"names": names, "field": field}
+    )
 
 
 class Login(_Frame):
@@ -163,7 +165,7 @@ class Resume(_Frame):
     type: ClassVar[CommandType] = CommandType.RESUME
     id: Id
     token: Annotated[str, _text(1, TOKEN_MAX)]
-    after: Index
+    after: SeqValue
 
 
 class Context(_Frame):
@@ -226,7 +228,7 @@ class Ack(_Frame):
 
     type: ClassVar[CommandType] = CommandType.ACK
     id: Id | None = None
-    seq: Index
+    seq: SeqValue
 
 
 class Ping(_Frame):

@@ -1,0 +1,431 @@
+"""AXP webhook events → client events and decisions (PROTOCOL.md §3, DESIGN "Lifecycle mapping",
+"Dedupe keys"). Pure: the inputs are the parsed event, what the session knows of its chat
+(`ChatView`) and the time; the output is a `Mapped`: decisions for the service, in order, and
+the chat view with its participants updated.
+
+Messages carry their `index` out so that the service can pass them through `ordering`;
+customers' own messages never become client events (their echo comes from the accepted `send`):
+they settle the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum, auto
+from typing import Any, Final, assert_never
+
+from pydantic import BaseModel, ValidationError
+
+from axp_chat_connector.axp.models import chat_in_gen
+from axp_chat_connector.axp.models.notification_in_gen import (
+    EngagementCreatedEvent,
+    EngagementErrorEvent,
+    MessageEvent,
+    ParticipantEvent,
+    TypingEvent,
+)
+from axp_chat_connector.errors import BadRequest
+from axp_chat_connector.protocol import events
+from axp_chat_connector.protocol.codec import field_errors
+from axp_chat_connector.protocol.codes import (
+    ChatEndReason,
+    EndedBy,
+    MessageFormat,
+    ParticipantType,
+)
+from axp_chat_connector.sessions.lifecycle import ChatState
+
+AxpEvent = (
+    MessageEvent | ParticipantEvent | EngagementCreatedEvent | TypingEvent | EngagementErrorEvent
+)
+
+PARTICIPANT_ADDED: Final = "PARTICIPANT_ADDED"
+PARTICIPANT_DISCONNECTED: Final = "PARTICIPANT_DISCONNECTED"
+ENGAGEMENT_CREATION_FAILED: Final = "ENGAGEMENT_CREATION_FAILED"
+
+_MODELS: Final[Mapping[str, type[AxpEvent]]] = {
+    "MESSAGES": MessageEvent,
+    PARTICIPANT_ADDED: ParticipantEvent,
+    PARTICIPANT_DISCONNECTED: ParticipantEvent,
+    "ENGAGEMENT_CREATED": EngagementCreatedEvent,
+    "TYPING": TypingEvent,
+    "ENGAGEMENT_ERROR": EngagementErrorEvent,
+}
+_OVER: Final = frozenset({"TERMINATING", "TERMINATED"})
+_LIVE: Final = frozenset({ChatState.STARTING, ChatState.OPEN, ChatState.ENDING})
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """An event type this connector does not know (or a body without `eventType`): ignored."""
+
+    event_type: str | None
+    body: Mapping[str, Any]
+
+
+def parse_webhook_event(body: Mapping[str, Any]) -> AxpEvent | UnknownEvent:
+    """Parse a webhook body, discriminated on `eventType`; unknown fields are kept.
+
+    Raises `BadRequest` (detail: the fields) when a known event type has an invalid body.
+    """
+    event_type = body.get("eventType")
+    model = _MODELS.get(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        return UnknownEvent(event_type if isinstance(event_type, str) else None, body)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise BadRequest(f"invalid {event_type} event", detail=field_errors(exc.errors())) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# keys
+
+
+def _key(*parts: object) -> str:
+    return json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+
+
+def dedupe_key(event: AxpEvent | UnknownEvent) -> str | None:
+    """The key under which an event is recognised as seen before; None: never deduplicated.
+
+    MESSAGES by `messageId`, else (`dialogId`, `messageIndex`, sender), else a digest of the body
+    without `eventDate`; PARTICIPANT_* by (type, `dialogId`, `connectionId`, `participantId`);
+    ENGAGEMENT_ERROR by (`correlationId`, `type`, `dialogId`); ENGAGEMENT_CREATED by `dialogId`.
+    """
+    match event:
+        case MessageEvent():
+            if event.messageId is not None:
+                return _key("MESSAGES", "id", event.messageId)
+            if event.messageIndex is not None:
+                return _key(
+                    "MESSAGES",
+                    "index",
+                    event.dialogId,
+                    event.messageIndex,
+                    event.senderParticipantId,
+                )
+            body = event.model_dump(mode="json", by_alias=True, exclude={"eventDate"})
+            digest = hashlib.sha256(_key(sorted(body.items())).encode()).hexdigest()
+            return _key("MESSAGES", "digest", digest)
+        case ParticipantEvent():
+            return _key(event.eventType, event.dialogId, event.connectionId, event.participantId)
+        case EngagementErrorEvent():
+            return _key("ENGAGEMENT_ERROR", event.correlationId, event.type, event.dialogId)
+        case EngagementCreatedEvent():
+            return _key("ENGAGEMENT_CREATED", event.dialogId)
+        case TypingEvent() | UnknownEvent():
+            return None
+        case _:
+            assert_never(event)
+
+
+class RouteKind(Enum):
+    DIALOG = auto()
+    PROVIDER_DIALOG = auto()
+    SESSION = auto()
+    """AXP's session id (not the connector's)."""
+    CORRELATION = auto()
+
+
+def route_keys(event: AxpEvent | UnknownEvent) -> list[tuple[RouteKind, str]]:
+    """The keys to find the event's session by, best first: dialog, provider dialog, AXP
+    session, correlation id (those the event carries)."""
+    if isinstance(event, UnknownEvent):
+        return []
+    candidates = (
+        (RouteKind.DIALOG, event.dialogId),
+        (RouteKind.PROVIDER_DIALOG, event.providerDialogId),
+        (RouteKind.SESSION, getattr(event, "sessionId", None)),
+        (RouteKind.CORRELATION, event.correlationId),
+    )
+    return [(kind, value) for kind, value in candidates if isinstance(value, str) and value]
+
+
+# ---------------------------------------------------------------------------------------------
+# the chat as the mapping sees it, and what it decides
+
+
+@dataclass(frozen=True, slots=True)
+class ChatView:
+    """What the session knows of its current (or just-ended) chat."""
+
+    state: ChatState
+    engagement_id: str | None = None
+    dialog_id: str | None = None
+    provider_dialog_id: str | None = None
+    correlation_ids: frozenset[str] = frozenset()
+    """The `correlationId`s of our calls for this chat (Create Engagement first)."""
+    customer_ids: frozenset[str] = frozenset()
+    """The customer's participant and connection ids, when known (Create Session answers
+    `participantId`): recognises the customer in events that name no participant type."""
+    participants: frozenset[str] = frozenset()
+    """Connection ids of the contact-centre participants present."""
+    outbox: frozenset[str] = frozenset()
+    """`providerMessageId`s of our sends not settled yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Append this durable event to the session's log."""
+
+    event: events.Event
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """Send this ephemeral event to the connections open now; keep nothing."""
+
+    event: events.Event
+
+
+@dataclass(frozen=True, slots=True)
+class EndChat:
+    """The chat is over: step the lifecycle with CHAT_CLOSED; if it proceeds, append `event`."""
+
+    event: events.Event
+
+
+@dataclass(frozen=True, slots=True)
+class CheckEngagement:
+    """The last contact-centre participant left, or AXP reported an error: Get Engagement,
+    then `chat_over(engagement, dialog_id)` decides whether to end the chat (agent,
+    AGENT_CLOSED)."""
+
+    engagement_id: str
+    dialog_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettleOutbox:
+    """AXP has our send `provider_message_id`: it is delivered (even if its answer was lost)."""
+
+    provider_message_id: str
+    index: int | None
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmStart:
+    """ENGAGEMENT_CREATED for the dialog we are starting (useful when the answer was lost)."""
+
+    engagement_id: str
+    dialog_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    """The event belongs to the chat being started, whose dialog is not known yet: keep it and
+    map it again once the chat is recorded."""
+
+
+Decision = Emit | Broadcast | EndChat | CheckEngagement | SettleOutbox | ConfirmStart | Park
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    chat: ChatView
+    decisions: tuple[Decision, ...] = ()
+    index: int | None = None
+    """MESSAGES only: AXP's `messageIndex`, to pass the decisions through `ordering`."""
+    dialog_id: str | None = field(default=None)
+
+
+def map_event(event: AxpEvent | UnknownEvent, chat: ChatView, now: datetime) -> Mapped:
+    """What one (deduplicated, routed) AXP event means for the session's chat."""
+    match event:
+        case MessageEvent():
+            return _message(event, chat, now)
+        case ParticipantEvent():
+            return _participant(event, chat, now)
+        case TypingEvent():
+            return _typing(event, chat, now)
+        case EngagementErrorEvent():
+            return _engagement_error(event, chat, now)
+        case EngagementCreatedEvent():
+            return _engagement_created(event, chat)
+        case UnknownEvent():
+            return Mapped(chat)
+        case _:
+            assert_never(event)
+
+
+def _belongs(
+    chat: ChatView,
+    dialog_id: str | None,
+    provider_dialog_id: str | None,
+    correlation_id: str | None = None,
+) -> bool | None:
+    """Whether the event is about this chat's dialog; None: cannot tell yet."""
+    if chat.state is ChatState.NONE:
+        return False
+    if chat.dialog_id is not None and dialog_id is not None:
+        return chat.dialog_id == dialog_id
+    if chat.provider_dialog_id is not None and provider_dialog_id is not None:
+        return chat.provider_dialog_id == provider_dialog_id
+    if correlation_id is not None and correlation_id in chat.correlation_ids:
+        return True
+    return None
+
+
+def _unmatched(chat: ChatView, belongs: bool | None) -> Mapped | None:
+    if belongs is True:
+        return None
+    if belongs is None and chat.state is ChatState.STARTING:
+        return Mapped(chat, (Park(),))
+    return Mapped(chat)
+
+
+def _is_customer(chat: ChatView, type_: str | None, *ids: str | None) -> bool | None:
+    if type_ is not None:
+        return type_ == ParticipantType.CUSTOMER
+    if any(i is not None and i in chat.customer_ids for i in ids):
+        return True
+    return None
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
+    ignored = _unmatched(chat, _belongs(chat, event.dialogId, event.providerDialogId))
+    if ignored is not None:
+        return ignored
+    index = event.messageIndex
+    if event.senderParticipantType == ParticipantType.CUSTOMER:
+        pmid = event.providerMessageId
+        if pmid is not None and pmid in chat.outbox:
+            settled = SettleOutbox(pmid, index, event.messageId)
+            return Mapped(
+                replace(chat, outbox=chat.outbox - {pmid}), (settled,), index, event.dialogId
+            )
+        return Mapped(chat, (), index, event.dialogId)
+    body = event.body
+    element_text = body.elementText
+    sender = events.participant(
+        event.senderParticipantId,
+        event.senderParticipantType,
+        event.senderParticipantName or None,
+    )
+    message = events.message(
+        now,
+        sender=sender,
+        element_type=body.elementType,
+        text=None if element_text is None else element_text.text,
+        format=(element_text and element_text.textFormat) or MessageFormat.PLAINTEXT.value,
+        message_id=event.messageId,
+        index=index,
+        fallback_text=event.fallbackText,
+        payload=body.payload,
+        rich_media=None if body.richMediaPayload is None else _dump(body.richMediaPayload),
+        attachments=None if event.attachments is None else [_dump(a) for a in event.attachments],
+    )
+    return Mapped(chat, (Emit(message),), index, event.dialogId)
+
+
+def _participant(event: ParticipantEvent, chat: ChatView, now: datetime) -> Mapped:
+    ignored = _unmatched(chat, _belongs(chat, event.dialogId, event.providerDialogId))
+    if ignored is not None:
+        return ignored
+    customer = _is_customer(chat, event.participantType, event.participantId, event.connectionId)
+    connection = event.connectionId
+    who = events.participant(
+        event.participantId or connection,
+        event.participantType or ParticipantType.UNKNOWN.value,
+        event.displayName,
+    )
+    if event.eventType == PARTICIPANT_ADDED:
+        if customer is True or chat.state not in _LIVE:
+            return Mapped(chat)
+        chat = replace(chat, participants=chat.participants | {connection})
+        return Mapped(chat, (Emit(events.participant_joined(now, who)),))
+    if customer is True:
+        if chat.state not in (ChatState.STARTING, ChatState.OPEN):
+            return Mapped(chat)  # already ended, or ending at the customer's request
+        ended = events.chat_ended(
+            now,
+            engagement_id=chat.engagement_id or event.engagementId,
+            dialog_id=chat.dialog_id or event.dialogId,
+            by=EndedBy.AGENT,
+            reason=ChatEndReason.AGENT_CLOSED,
+        )
+        return Mapped(chat, (EndChat(ended),))
+    known = connection in chat.participants
+    decisions: list[Decision] = []
+    if customer is False or known:
+        decisions.append(Emit(events.participant_left(now, who)))
+    chat = replace(chat, participants=chat.participants - {connection})
+    if chat.state in (ChatState.STARTING, ChatState.OPEN) and not chat.participants:
+        decisions.append(
+            CheckEngagement(
+                chat.engagement_id or event.engagementId, chat.dialog_id or event.dialogId
+            )
+        )
+    return Mapped(chat, tuple(decisions))
+
+
+def _typing(event: TypingEvent, chat: ChatView, now: datetime) -> Mapped:
+    ignored = _unmatched(chat, _belongs(chat, event.dialogId, event.providerDialogId))
+    if ignored is not None:
+        return ignored
+    if event.senderParticipantType == ParticipantType.CUSTOMER or chat.state not in _LIVE:
+        return Mapped(chat)
+    sender = events.participant(
+        event.senderParticipantId,
+        event.senderParticipantType,
+        event.senderParticipantDisplayName or None,
+    )
+    return Mapped(chat, (Broadcast(events.typing(now, sender)),))
+
+
+def _engagement_error(event: EngagementErrorEvent, chat: ChatView, now: datetime) -> Mapped:
+    belongs = _belongs(chat, event.dialogId, event.providerDialogId, event.correlationId)
+    ignored = _unmatched(chat, belongs)
+    if ignored is not None:
+        return ignored
+    if chat.state not in _LIVE:
+        return Mapped(chat)
+    decisions: list[Decision] = [
+        Emit(events.chat_error(now, code=event.type, title=event.title, detail=event.detail))
+    ]
+    engagement_id = chat.engagement_id or event.engagementId
+    dialog_id = chat.dialog_id or event.dialogId
+    if event.type == ENGAGEMENT_CREATION_FAILED:
+        ended = events.chat_ended(
+            now,
+            engagement_id=engagement_id,
+            dialog_id=dialog_id,
+            by=EndedBy.SYSTEM,
+            reason=ChatEndReason.SYSTEM_CLOSED,
+        )
+        decisions.append(EndChat(ended))
+    elif engagement_id is not None and dialog_id is not None:
+        decisions.append(CheckEngagement(engagement_id, dialog_id))
+    return Mapped(chat, tuple(decisions))
+
+
+def _engagement_created(event: EngagementCreatedEvent, chat: ChatView) -> Mapped:
+    if chat.state is not ChatState.STARTING:
+        return Mapped(chat)
+    belongs = _belongs(chat, event.dialogId, event.providerDialogId, event.correlationId)
+    if belongs is not True:
+        return Mapped(chat)
+    return Mapped(chat, (ConfirmStart(event.engagementId, event.dialogId),))
+
+
+def chat_over(engagement: chat_in_gen.Engagement, dialog_id: str) -> bool:
+    """Get Engagement's answer says the dialog is over: TERMINATING/TERMINATED, every customer
+    connection DISCONNECTED, or the dialog no longer listed."""
+    for dialog in engagement.dialogs:
+        if dialog.dialogId != dialog_id:
+            continue
+        if dialog.dialogStatus in _OVER:
+            return True
+        customers = [c for c in dialog.connections if c.participantType == ParticipantType.CUSTOMER]
+        return bool(customers) and all(c.connectionState == "DISCONNECTED" for c in customers)
+    return True
