@@ -30,7 +30,12 @@ from axp_chat_connector.emulator.state import (
     StateError,
     Unknown,
 )
-from axp_chat_connector.emulator.views import dialog_json, engagement_json, message_json
+from axp_chat_connector.emulator.views import (
+    dialog_json,
+    engagement_json,
+    message_json,
+    session_json,
+)
 
 BASE: Final = "/emulator/v1"
 
@@ -91,8 +96,11 @@ def _overview(runtime: Runtime, engagement: Engagement) -> dict[str, Any]:
     active = engagement.active_dialog()
     body = engagement_json(engagement)
     body["activeDialogId"] = active.dialog_id if active is not None else None
+    sessions = runtime.state.sessions
     body["dialogs"] = [
-        dialog_json(d) | {"sessionId": d.session_id, "messageCount": len(d.messages)}
+        dialog_json(d)
+        | {"sessionId": d.session_id, "messageCount": len(d.messages)}
+        | ({"session": session_json(sessions[d.session_id])} if d.session_id in sessions else {})
         for d in engagement.dialogs
     ]
     body["channelProviderId"] = engagement.channel_provider_id
