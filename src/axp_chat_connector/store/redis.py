@@ -1,0 +1,440 @@
+"""The scale-out store: Redis (standalone or behind Sentinel; not Cluster).
+
+Every method is one round trip: a single command, or a Lua script (`redis_scripts`) when more
+than one key changes. Connections come from one pool per store. Keys start with the URL's
+`prefix` (default `axp:`); the layout is in docs/storage.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from axp_chat_connector.errors import StoreUnavailable
+from axp_chat_connector.store import redis_scripts as lua
+from axp_chat_connector.store.base import (
+    JSON,
+    ClaimResult,
+    ClaimState,
+    Conflict,
+    Deadline,
+    OutboxItem,
+    Retention,
+    RouteKey,
+)
+
+DEFAULT_PREFIX = "axp:"
+POOL_SIZE = 64
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """(the URL without `prefix=`, the key prefix)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
+    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
+    return urlunsplit(parts._replace(query=rest)), prefix
+
+
+def make_pool(url: str) -> aioredis.BlockingConnectionPool:
+    """A pool of at most POOL_SIZE connections; callers wait up to 5 s for a free one."""
+    pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_SIZE,
+        timeout=5,
+        decode_responses=True,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        socket_keepalive=True,
+        health_check_interval=30,
+    )
+    return pool
+
+
+@contextlib.contextmanager
+def _boundary() -> Iterator[None]:
+    try:
+        yield
+    except RedisError as exc:
+        raise StoreUnavailable(f"Redis: {exc}") from exc
+
+
+def _dumps(value: JSON) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _outbox_item(row: list[Any]) -> OutboxItem:
+    item_id, sid, dk, payload, attempts, nb, created, owner, until, error = row
+    return OutboxItem(
+        item_id=item_id,
+        session_id=sid,
+        dialog_key=dk,
+        payload=json.loads(payload),
+        attempts=int(attempts),
+        not_before=float(nb),
+        created_at=float(created),
+        lease_owner=owner,
+        lease_until=None if until is None else float(until),
+        last_error=error,
+    )
+
+
+class RedisStore:
+    """`Store` on Redis. Open with `await RedisStore.open(url)`."""
+
+    def __init__(
+        self, pool: aioredis.BlockingConnectionPool, prefix: str, retention: Retention
+    ) -> None:
+        self._pool = pool
+        self._r = aioredis.Redis(connection_pool=pool)
+        self._p = prefix
+        self._retention = retention
+        self._scripts = {
+            name: self._r.register_script(getattr(lua, name))
+            for name in (
+                "APPEND",
+                "CREATE_SESSION",
+                "UPDATE_SESSION",
+                "DELETE_SESSION",
+                "PUT_ROUTE",
+                "CLAIM_COMMAND",
+                "COMPLETE_COMMAND",
+                "RELEASE_COMMAND",
+                "PARK",
+                "TAKE_PARKED",
+                "EXPIRED_PARKED",
+                "OUTBOX_ADD",
+                "OUTBOX_CLAIM",
+                "OUTBOX_DONE",
+                "OUTBOX_RETRY",
+                "OUTBOX_PENDING",
+                "DUE_DEADLINES",
+                "CLEAR_DEADLINE",
+                "TRY_LOCK",
+                "UNLOCK",
+            )
+        }
+
+    @classmethod
+    async def open(cls, url: str, *, retention: Retention | None = None) -> RedisStore:
+        plain_url, prefix = split_url(url)
+        store = cls(make_pool(plain_url), prefix, retention or Retention())
+        try:
+            await store.ping()
+        except StoreUnavailable:
+            await store.close()
+            raise
+        return store
+
+    async def _eval(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        with _boundary():
+            return await self._scripts[name](keys=keys, args=args)
+
+    # -- keys -----------------------------------------------------------------------------
+    def _session(self, sid: str) -> str:
+        return f"{self._p}s:{sid}"
+
+    def _seq(self, sid: str) -> str:
+        return f"{self._p}seq:{sid}"
+
+    def _events(self, sid: str) -> str:
+        return f"{self._p}ev:{sid}"
+
+    def _command(self, sid: str, cid: str) -> str:
+        return f"{self._p}cmd:{sid}:{cid}"
+
+    def _route(self, kind: str, key: str) -> str:
+        return f"{self._p}r:{kind}:{key}"
+
+    def _parked_route(self, kind: str, key: str) -> str:
+        return f"{self._p}pk:r:{kind}:{key}"
+
+    def _item(self, item_id: str) -> str:
+        return f"{self._p}ob:i:{item_id}"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def ping(self) -> None:
+        with _boundary():
+            await self._r.ping()
+
+    async def close(self) -> None:
+        await self._r.aclose()
+        await self._pool.aclose()
+
+    # -- sessions -------------------------------------------------------------------------
+    async def create_session(self, session_id: str, doc: JSON, *, now: float) -> int:
+        created = await self._eval(
+            "CREATE_SESSION",
+            [self._session(session_id), f"{self._p}act"],
+            [_dumps(doc), repr(now), session_id],
+        )
+        if not created:
+            raise Conflict(f"session {session_id} exists")
+        return 1
+
+    async def get_session(self, session_id: str) -> tuple[JSON, int] | None:
+        with _boundary():
+            doc, version = await self._r.hmget(self._session(session_id), ["doc", "v"])
+        if doc is None or version is None:
+            return None
+        return json.loads(doc), int(version)
+
+    async def update_session(self, session_id: str, doc: JSON, *, expected_version: int) -> int:
+        version = await self._eval(
+            "UPDATE_SESSION", [self._session(session_id)], [_dumps(doc), expected_version]
+        )
+        if not version:
+            raise Conflict(f"session {session_id} is not at version {expected_version}")
+        return int(version)
+
+    async def delete_session(self, session_id: str) -> None:
+        p = self._p
+        await self._eval(
+            "DELETE_SESSION",
+            [
+                self._session(session_id),
+                self._seq(session_id),
+                self._events(session_id),
+                f"{p}cmds:{session_id}",
+                f"{p}routes:{session_id}",
+                f"{p}dls:{session_id}",
+                f"{p}act",
+                f"{p}dl",
+                f"{p}dl:at",
+            ],
+            [session_id, f"{p}cmd:{session_id}:"],
+        )
+
+    # -- routes ---------------------------------------------------------------------------
+    async def put_route(
+        self, kind: str, key: str, session_id: str, *, ttl: float | None = None
+    ) -> None:
+        await self._eval(
+            "PUT_ROUTE",
+            [self._route(kind, key), f"{self._p}routes:{session_id}"],
+            [session_id, "" if ttl is None else _ms(ttl)],
+        )
+
+    async def get_route(self, kind: str, key: str) -> str | None:
+        with _boundary():
+            value = await self._r.get(self._route(kind, key))
+        return None if value is None else str(value)
+
+    # -- event log ------------------------------------------------------------------------
+    async def append_events(self, session_id: str, events: list[JSON], *, now: float) -> list[int]:
+        if not events:
+            return []
+        bodies = [_dumps({k: v for k, v in e.items() if k != "seq"})[1:] for e in events]
+        retention = self._retention
+        last = int(
+            await self._eval(
+                "APPEND",
+                [self._seq(session_id), self._events(session_id)],
+                [repr(now), retention.count, repr(now - retention.age), *bodies],
+            )
+        )
+        return list(range(last - len(events) + 1, last + 1))
+
+    async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
+        with _boundary():
+            members: list[Any] = await self._r.zrangebyscore(
+                self._events(session_id), f"({after}", "+inf", start=0, num=limit
+            )
+        return [json.loads(m.split("|", 1)[1]) for m in members]
+
+    async def last_seq(self, session_id: str) -> int:
+        with _boundary():
+            value = await self._r.get(self._seq(session_id))
+        return 0 if value is None else int(value)
+
+    async def oldest_seq(self, session_id: str) -> int:
+        with _boundary():
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.zrange(self._events(session_id), 0, 0, withscores=True)
+                pipe.get(self._seq(session_id))
+                oldest, last = await pipe.execute()
+        if oldest:
+            return int(oldest[0][1])
+        return 1 if last is None else int(last) + 1
+
+    async def trim_events(self, session_id: str, upto_seq: int) -> None:
+        with _boundary():
+            await self._r.zremrangebyscore(self._events(session_id), "-inf", upto_seq)
+
+    # -- idempotency ----------------------------------------------------------------------
+    async def claim_command(self, session_id: str, command_id: str, *, ttl: float) -> ClaimResult:
+        record = await self._eval(
+            "CLAIM_COMMAND",
+            [self._command(session_id, command_id), f"{self._p}cmds:{session_id}"],
+            [_ms(ttl), command_id],
+        )
+        if record is None:
+            return ClaimResult(ClaimState.NEW)
+        if record == "P":
+            return ClaimResult(ClaimState.PENDING)
+        return ClaimResult(ClaimState.DONE, json.loads(record[1:]))
+
+    async def complete_command(
+        self, session_id: str, command_id: str, answer: JSON, *, ttl: float
+    ) -> None:
+        await self._eval(
+            "COMPLETE_COMMAND",
+            [self._command(session_id, command_id), f"{self._p}cmds:{session_id}"],
+            [_ms(ttl), command_id, _dumps(answer)],
+        )
+
+    async def release_command(self, session_id: str, command_id: str) -> None:
+        await self._eval("RELEASE_COMMAND", [self._command(session_id, command_id)], [])
+
+    # -- dedupe ---------------------------------------------------------------------------
+    async def first_seen(self, key: str, *, ttl: float) -> bool:
+        with _boundary():
+            created = await self._r.set(f"{self._p}d:{key}", "1", nx=True, px=_ms(ttl))
+        return bool(created)
+
+    # -- parked webhook events ------------------------------------------------------------
+    async def park_event(
+        self, route_keys: list[RouteKey], event: JSON, *, ttl: float, now: float
+    ) -> None:
+        p = self._p
+        routes = list(dict.fromkeys(self._parked_route(kind, key) for kind, key in route_keys))
+        await self._eval(
+            "PARK",
+            [f"{p}pk:n", f"{p}pk:ev", f"{p}pk:keys", f"{p}pk:exp", *routes],
+            [_dumps(event), repr(now + ttl), json.dumps(routes)],
+        )
+
+    async def take_parked(self, kind: str, key: str) -> list[JSON]:
+        p = self._p
+        events: list[str] = await self._eval(
+            "TAKE_PARKED",
+            [self._parked_route(kind, key), f"{p}pk:ev", f"{p}pk:keys", f"{p}pk:exp"],
+            [],
+        )
+        return [json.loads(e) for e in events]
+
+    async def expired_parked(self, now: float, limit: int) -> list[JSON]:
+        p = self._p
+        events: list[str] = await self._eval(
+            "EXPIRED_PARKED", [f"{p}pk:ev", f"{p}pk:keys", f"{p}pk:exp"], [repr(now), limit]
+        )
+        return [json.loads(e) for e in events]
+
+    # -- outbox ---------------------------------------------------------------------------
+    async def outbox_add(
+        self, session_id: str, item_id: str, dialog_key: str, payload: JSON, *, now: float
+    ) -> None:
+        p = self._p
+        await self._eval(
+            "OUTBOX_ADD",
+            [
+                self._item(item_id),
+                f"{p}ob:n",
+                f"{p}ob:d:{dialog_key}",
+                f"{p}ob:ready",
+                f"{p}ob:s:{session_id}",
+                f"{p}ob:all",
+            ],
+            [item_id, session_id, dialog_key, _dumps(payload), repr(now)],
+        )
+
+    async def outbox_claim(
+        self, owner: str, *, now: float, lease: float, limit: int
+    ) -> list[OutboxItem]:
+        rows: list[list[Any]] = await self._eval(
+            "OUTBOX_CLAIM",
+            [f"{self._p}ob:ready"],
+            [self._p, repr(now), repr(now + lease), limit, owner],
+        )
+        return [_outbox_item(row) for row in rows]
+
+    async def outbox_done(self, item_id: str) -> None:
+        p = self._p
+        await self._eval(
+            "OUTBOX_DONE", [self._item(item_id), f"{p}ob:ready", f"{p}ob:all"], [p, item_id]
+        )
+
+    async def outbox_retry(
+        self, item_id: str, *, not_before: float, attempts: int, last_error: str | None
+    ) -> None:
+        await self._eval(
+            "OUTBOX_RETRY",
+            [self._item(item_id), f"{self._p}ob:ready"],
+            [self._p, repr(not_before), attempts, last_error or ""],
+        )
+
+    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
+        rows: list[list[Any]] = await self._eval(
+            "OUTBOX_PENDING", [f"{self._p}ob:s:{session_id}"], [self._p]
+        )
+        return [_outbox_item(row) for row in rows]
+
+    async def outbox_depth(self) -> int:
+        with _boundary():
+            depth: int = await self._r.scard(f"{self._p}ob:all")
+        return depth
+
+    # -- activity and timers --------------------------------------------------------------
+    async def touch_session(self, session_id: str, *, now: float) -> None:
+        with _boundary():
+            await self._r.zadd(f"{self._p}act", {session_id: now}, gt=True)
+
+    async def idle_sessions(self, before: float, limit: int) -> list[str]:
+        with _boundary():
+            ids: list[Any] = await self._r.zrangebyscore(
+                f"{self._p}act", "-inf", f"({before!r}", start=0, num=limit
+            )
+        return [str(i) for i in ids]
+
+    async def set_deadline(self, session_id: str, kind: str, at: float) -> None:
+        p = self._p
+        member = _deadline_member(session_id, kind)
+        with _boundary():
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.zadd(f"{p}dl", {member: at})
+                pipe.hset(f"{p}dl:at", member, repr(at))
+                pipe.sadd(f"{p}dls:{session_id}", kind)
+                await pipe.execute()
+
+    async def due_deadlines(self, now: float, limit: int, *, lease: float = 30.0) -> list[Deadline]:
+        p = self._p
+        flat: list[str] = await self._eval(
+            "DUE_DEADLINES", [f"{p}dl", f"{p}dl:at"], [repr(now), limit, repr(now + lease)]
+        )
+        due = []
+        for member, at in zip(flat[::2], flat[1::2], strict=True):
+            kind, session_id = member.split("\0", 1)
+            due.append(Deadline(session_id, kind, float(at)))
+        return due
+
+    async def clear_deadline(self, session_id: str, kind: str, *, at: float | None = None) -> None:
+        p = self._p
+        await self._eval(
+            "CLEAR_DEADLINE",
+            [f"{p}dl", f"{p}dl:at", f"{p}dls:{session_id}"],
+            [_deadline_member(session_id, kind), "" if at is None else repr(at), kind],
+        )
+
+    # -- locks ----------------------------------------------------------------------------
+    async def try_lock(self, name: str, owner: str, *, ttl: float) -> bool:
+        taken = await self._eval("TRY_LOCK", [f"{self._p}lock:{name}"], [owner, _ms(ttl)])
+        return bool(taken)
+
+    async def unlock(self, name: str, owner: str) -> None:
+        await self._eval("UNLOCK", [f"{self._p}lock:{name}"], [owner])
+
+
+def _deadline_member(session_id: str, kind: str) -> str:
+    if "\0" in kind:
+        raise ValueError("a deadline kind cannot contain NUL")
+    return f"{kind}\0{session_id}"

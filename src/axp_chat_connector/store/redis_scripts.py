@@ -1,0 +1,313 @@
+"""Lua scripts of the Redis store: each store method that touches more than one key is one
+script, so it is atomic and costs one round trip. Key layout: docs/storage.md."""
+
+from __future__ import annotations
+
+# KEYS: seq counter, event zset. ARGV: now, keep_count, cutoff, then each event's JSON without
+# its leading "{" (the script puts "seq" first). Members are "<at>|<json>", scored by seq.
+APPEND = """
+local n = #ARGV - 3
+local last = redis.call('INCRBY', KEYS[1], n)
+local first = last - n + 1
+local args = {}
+for i = 1, n do
+  local seq = first + i - 1
+  local body = ARGV[3 + i]
+  local json
+  if body == '}' then json = '{"seq":' .. seq .. '}' else json = '{"seq":' .. seq .. ',' .. body end
+  args[#args + 1] = seq
+  args[#args + 1] = ARGV[1] .. '|' .. json
+end
+redis.call('ZADD', KEYS[2], unpack(args))
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', last - tonumber(ARGV[2]))
+local cutoff = tonumber(ARGV[3])
+while true do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 15)
+  local removed = 0
+  for _, m in ipairs(oldest) do
+    local at = tonumber(string.sub(m, 1, string.find(m, '|', 1, true) - 1))
+    if at >= cutoff then break end
+    redis.call('ZREM', KEYS[2], m)
+    removed = removed + 1
+  end
+  if removed < 16 then break end
+end
+return last
+"""
+
+# KEYS: session hash, activity zset. ARGV: doc, now, session id.
+CREATE_SESSION = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'v', 1)
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+# KEYS: session hash. ARGV: doc, expected version. 0 when the version moved.
+UPDATE_SESSION = """
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v or tonumber(v) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[1])
+return redis.call('HINCRBY', KEYS[1], 'v', 1)
+"""
+
+# KEYS: session hash, seq, events, command-id set, route-key set, deadline-kind set,
+# activity zset, deadline zset, deadline-at hash.
+# ARGV: session id, command key prefix.
+DELETE_SESSION = """
+local sid = ARGV[1]
+for _, cid in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+  redis.call('DEL', ARGV[2] .. cid)
+end
+for _, route in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  if redis.call('GET', route) == sid then redis.call('DEL', route) end
+end
+for _, kind in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+  redis.call('ZREM', KEYS[8], kind .. '\\0' .. sid)
+  redis.call('HDEL', KEYS[9], kind .. '\\0' .. sid)
+end
+redis.call('ZREM', KEYS[7], sid)
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+return 1
+"""
+
+# KEYS: route key, the session's route set. ARGV: session id, ttl in ms ('' for none).
+PUT_ROUTE = """
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+redis.call('SADD', KEYS[2], KEYS[1])
+return 1
+"""
+
+# Keeps the session's set of command ids alive at least as long as its longest record.
+_TRACK_COMMAND = """
+redis.call('SADD', KEYS[2], ARGV[2])
+local left = redis.call('PTTL', KEYS[2])
+if left >= 0 and left < tonumber(ARGV[1]) or left == -2 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+"""
+
+# KEYS: command record, the session's command-id set. ARGV: ttl ms, command id.
+# The record is "P" while pending, "D" .. answer JSON when done.
+CLAIM_COMMAND = (
+    """
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], 'P', 'PX', ARGV[1])
+"""
+    + _TRACK_COMMAND
+    + "return false\n"
+)
+
+# KEYS: as CLAIM_COMMAND. ARGV: ttl ms, command id, answer JSON.
+COMPLETE_COMMAND = (
+    "redis.call('SET', KEYS[1], 'D' .. ARGV[3], 'PX', ARGV[1])\n" + _TRACK_COMMAND + "return 1\n"
+)
+
+# KEYS: command record.
+RELEASE_COMMAND = """
+if redis.call('GET', KEYS[1]) == 'P' then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+# KEYS: id counter, event hash, route-keys hash, expiry zset, then one zset per route key.
+# ARGV: event JSON, expires at, JSON list of the route zset names.
+PARK = """
+local id = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], id, ARGV[1])
+redis.call('HSET', KEYS[3], id, ARGV[3])
+redis.call('ZADD', KEYS[4], ARGV[2], id)
+for i = 5, #KEYS do redis.call('ZADD', KEYS[i], id, id) end
+return id
+"""
+
+_UNPARK = """
+local function unpark(ids, events_key, keys_key, expiry_key)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local event = redis.call('HGET', events_key, id)
+    if event then
+      out[#out + 1] = event
+      for _, route in ipairs(cjson.decode(redis.call('HGET', keys_key, id))) do
+        redis.call('ZREM', route, id)
+      end
+    end
+    redis.call('HDEL', events_key, id)
+    redis.call('HDEL', keys_key, id)
+    redis.call('ZREM', expiry_key, id)
+  end
+  return out
+end
+"""
+
+# KEYS: route zset, event hash, route-keys hash, expiry zset.
+TAKE_PARKED = (
+    _UNPARK
+    + """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+return unpark(ids, KEYS[2], KEYS[3], KEYS[4])
+"""
+)
+
+# KEYS: event hash, route-keys hash, expiry zset. ARGV: now, limit.
+EXPIRED_PARKED = (
+    _UNPARK
+    + """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+return unpark(ids, KEYS[1], KEYS[2], KEYS[3])
+"""
+)
+
+_ITEM_FIELDS = "'sid', 'dk', 'p', 'a', 'nb', 'c', 'lo', 'lu', 'e'"
+
+# When a dialog's head may next be claimed: its not_before, or the end of its lease.
+_READY_AT = """
+local function ready_at(item_key)
+  local f = redis.call('HMGET', item_key, 'nb', 'lu')
+  local t = tonumber(f[1])
+  if f[2] and tonumber(f[2]) > t then t = tonumber(f[2]) end
+  return t
+end
+local function reschedule(prefix, ready_key, dk)
+  local head = redis.call('ZRANGE', prefix .. 'ob:d:' .. dk, 0, 0)
+  if #head == 0 then
+    redis.call('ZREM', ready_key, dk)
+  else
+    redis.call('ZADD', ready_key, ready_at(prefix .. 'ob:i:' .. head[1]), dk)
+  end
+end
+"""
+
+# KEYS: item hash, id counter, dialog zset, ready zset, session zset, all-items set.
+# ARGV: item id, session id, dialog key, payload JSON, now.
+OUTBOX_ADD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'sid', ARGV[2], 'dk', ARGV[3], 'p', ARGV[4], 'a', 0,
+  'nb', ARGV[5], 'c', ARGV[5], 'n', n)
+redis.call('ZADD', KEYS[3], n, ARGV[1])
+redis.call('ZADD', KEYS[5], n, ARGV[1])
+redis.call('SADD', KEYS[6], ARGV[1])
+if redis.call('ZCARD', KEYS[3]) == 1 then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3]) end
+return 1
+"""
+
+# KEYS: ready zset. ARGV: key prefix, now, lease until, limit, owner.
+OUTBOX_CLAIM = (
+    _READY_AT
+    + f"""
+local prefix, now, until_ = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local out = {{}}
+for _, dk in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[4])) do
+  local head = redis.call('ZRANGE', prefix .. 'ob:d:' .. dk, 0, 0)
+  if #head == 0 then
+    redis.call('ZREM', KEYS[1], dk)
+  else
+    local item_key = prefix .. 'ob:i:' .. head[1]
+    if ready_at(item_key) <= now then
+      redis.call('HSET', item_key, 'lo', ARGV[5], 'lu', until_)
+      redis.call('ZADD', KEYS[1], until_, dk)
+      local row = redis.call('HMGET', item_key, {_ITEM_FIELDS})
+      table.insert(row, 1, head[1])
+      out[#out + 1] = row
+    else
+      reschedule(prefix, KEYS[1], dk)
+    end
+  end
+end
+return out
+"""
+)
+
+# KEYS: item hash, ready zset, all-items set. ARGV: key prefix, item id.
+OUTBOX_DONE = (
+    _READY_AT
+    + """
+local f = redis.call('HMGET', KEYS[1], 'dk', 'sid')
+if not f[1] then return 0 end
+redis.call('ZREM', ARGV[1] .. 'ob:d:' .. f[1], ARGV[2])
+redis.call('ZREM', ARGV[1] .. 'ob:s:' .. f[2], ARGV[2])
+redis.call('SREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[1])
+reschedule(ARGV[1], KEYS[2], f[1])
+return 1
+"""
+)
+
+# KEYS: item hash, ready zset. ARGV: key prefix, not_before, attempts, last error ('' = none).
+OUTBOX_RETRY = (
+    _READY_AT
+    + """
+local dk = redis.call('HGET', KEYS[1], 'dk')
+if not dk then return 0 end
+redis.call('HSET', KEYS[1], 'nb', ARGV[2], 'a', ARGV[3])
+redis.call('HDEL', KEYS[1], 'lo', 'lu')
+if ARGV[4] == '' then
+  redis.call('HDEL', KEYS[1], 'e')
+else
+  redis.call('HSET', KEYS[1], 'e', ARGV[4])
+end
+reschedule(ARGV[1], KEYS[2], dk)
+return 1
+"""
+)
+
+# KEYS: the session's item zset. ARGV: key prefix.
+OUTBOX_PENDING = f"""
+local out = {{}}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local row = redis.call('HMGET', ARGV[1] .. 'ob:i:' .. id, {_ITEM_FIELDS})
+  if row[1] then
+    table.insert(row, 1, id)
+    out[#out + 1] = row
+  end
+end
+return out
+"""
+
+# KEYS: deadline zset, deadline-at hash. ARGV: now, limit, hidden until.
+# Members are kind .. "\\0" .. session id; returns member, at, member, at, ...
+DUE_DEADLINES = """
+local out = {}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do
+  redis.call('ZADD', KEYS[1], ARGV[3], m)
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', KEYS[2], m)
+end
+return out
+"""
+
+# KEYS: deadline zset, deadline-at hash, the session's deadline-kind set.
+# ARGV: member, at ('' = any), kind.
+CLEAR_DEADLINE = """
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[3])
+return 1
+"""
+
+# KEYS: lock. ARGV: owner, ttl ms.
+TRY_LOCK = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS: lock. ARGV: owner.
+UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
