@@ -35,7 +35,9 @@ PROVIDER = "ChatConnector01"
 WAIT = 10 * TIME_SCALE  # upper bound for conditions that normally hold within milliseconds
 POLL_INTERVAL = 0.01
 HOLD_LIMIT = 5.0  # a held reply gives up waiting for the gate after this many seconds
-FAST = RetryPolicy(timeout=0.3, attempts=3, base_delay=0.02, factor=2.0, max_delay=0.1)
+# Tiny retry delays; a timeout generous enough that a loaded machine never trips it by mistake.
+FAST = RetryPolicy(timeout=2.0 * TIME_SCALE, attempts=3, base_delay=0.02, max_delay=0.1)
+SHORT_TIMEOUT = 0.5  # for the tests of the timeout itself
 
 Body = dict[str, Any]
 
@@ -248,17 +250,19 @@ async def test_a_2xx_other_than_200_counts_as_failure(
 async def test_receiver_slower_than_the_timeout_is_retried(
     receiver: Receiver, make_dispatcher: MakeDispatcher
 ) -> None:
-    receiver.script(Reply(delay=FAST.timeout * 2))
-    dispatcher = await make_dispatcher([target(receiver)])
+    receiver.script(Reply(delay=SHORT_TIMEOUT * 2))
+    policy = RetryPolicy(timeout=SHORT_TIMEOUT, attempts=5, base_delay=0.02, max_delay=0.1)
+    dispatcher = await make_dispatcher([target(receiver)], policy)
 
     dispatcher.publish(event(1))
     await settle(dispatcher)
 
-    first, second = dispatcher.deliveries()
+    first, *_, last = dispatcher.deliveries()
     assert (first.status, first.error, first.outcome) == (None, "timeout", "retrying")
-    assert first.latency_ms >= FAST.timeout * 1000 * 0.9
-    assert (second.attempt, second.status, second.outcome) == (2, 200, "delivered")
-    assert receiver.indexes() == [1, 1]
+    assert first.latency_ms >= SHORT_TIMEOUT * 1000 * 0.9
+    assert (last.status, last.outcome) == (200, "delivered")
+    assert last.attempt >= 2
+    assert receiver.indexes() == [1] * last.attempt
 
 
 async def test_gives_up_after_the_last_attempt_and_the_dialog_goes_on(
@@ -528,6 +532,22 @@ async def test_a_given_client_is_used_and_left_open(receiver: Receiver) -> None:
         await dispatcher.stop()
         assert not client.is_closed
     assert requests == [receiver.hook("main")]
+
+
+async def test_delivery_log_keeps_only_the_newest_records(receiver: Receiver) -> None:
+    dispatcher = Dispatcher(
+        subscriptions=lambda _a, _c: [target(receiver)], policy=FAST, log_limit=2
+    )
+    await dispatcher.start()
+    try:
+        for index in (1, 2, 3):
+            dispatcher.publish(event(index))
+        assert await dispatcher.idle(WAIT)
+    finally:
+        await dispatcher.stop()
+
+    assert [r.body["messageIndex"] for r in dispatcher.deliveries()] == [2, 3]
+    assert dispatcher.stats().delivered == 3
 
 
 async def test_bad_events_are_discarded_without_raising(
