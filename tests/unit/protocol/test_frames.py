@@ -327,3 +327,8 @@ def test_commands_are_frozen() -> None:
     cmd = parse({"type": "ping", "id": "1"})
     with pytest.raises(ValueError, match="frozen"):
         cmd.id = "2"  # type: ignore[misc,assignment]
+
+
+def test_models_validated_without_context_use_the_default_kinds() -> None:
+    cmd = Identify.model_validate({"id": "1", "identifiers": {"phoneNumbers": ["1"]}})
+    assert cmd.identifiers == {"phoneNumbers": ["1"]}
