@@ -93,7 +93,13 @@ class Emulator:
         return result
 
     async def send(
-        self, session_id: str, engagement: dict[str, Any], text: str, **extra: Any
+        self,
+        session_id: str,
+        engagement: dict[str, Any],
+        text: str,
+        *,
+        validate: bool = True,
+        **extra: Any,
     ) -> httpx.Response:
         body = {
             "sessionId": session_id,
@@ -104,9 +110,8 @@ class Emulator:
             },
             **extra,
         }
-        return await self.call(
-            "POST", f"{CHAT}/engagements/{engagement['engagementId']}/messages", json=body
-        )
+        path = f"{CHAT}/engagements/{engagement['engagementId']}/messages"
+        return await self.call("POST", path, json=body, validate=validate)
 
 
 @contextlib.asynccontextmanager
