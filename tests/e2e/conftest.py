@@ -1,0 +1,108 @@
+"""Browser fixtures: headless Debian Chromium driven by Playwright, and the emulator serving the
+agent console.
+
+Chromium comes from Debian (`apt-get install -y chromium`), not from Playwright's download. When
+it is missing the browser tests are skipped, except under CI (`CI=true`), where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from axp_chat_connector.emulator.app import create_app
+from axp_chat_connector.emulator.config import EmulatorSettings
+from tests.servers import ROOT, serve_app
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
+CHROMIUM: Final = Path(os.environ.get("AXP_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS: Final = ROOT / "test-artifacts"
+WEB: Final = ROOT / "src" / "axp_chat_connector" / "web"
+CHROMIUM_ARGS: Final = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    # Nothing but this machine: a page that reaches for the internet fails fast.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
+]
+
+
+def _unavailable(reason: str) -> None:
+    install = "apt-get update && apt-get install -y chromium"
+    message = (
+        f"{reason}. The browser tests need Debian's Chromium at {CHROMIUM} (`{install}`, "
+        "or set AXP_TEST_CHROMIUM) and the Python package playwright (`scripts/install dev`)."
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)) and not shutil.which(
+        str(CHROMIUM)
+    ):
+        _unavailable(f"no Chromium at {CHROMIUM}")
+    return CHROMIUM
+
+
+# Browser tests run in one event loop for the session (mark them
+# `pytest.mark.asyncio(loop_scope="session")`), so that one Chromium serves them all.
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    """A headless Chromium for the session; each test opens its own context."""
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _unavailable("the Python package playwright is not installed")
+        raise
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go (gitignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def with_console(app: Starlette) -> Starlette:
+    """The emulator app serving the agent console at /emulator/ — unless it does so already."""
+    mounted = any(
+        isinstance(route, Mount) and route.path.rstrip("/") == "/emulator"
+        for route in app.router.routes
+    )
+    if not mounted:
+        console = StaticFiles(directory=WEB / "console", html=True)
+        app.router.routes.append(Mount("/emulator", app=console, name="console"))
+    return app
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def emulator_url() -> AsyncIterator[str]:
+    """The emulator (default settings, no webhooks) with the console, on a free loopback port."""
+    app = with_console(create_app(EmulatorSettings(allow_http_callbacks=True)))
+    async with serve_app(app) as base:
+        yield base
