@@ -121,6 +121,17 @@ class Gap(ClientError):
         return {"seq": self.oldest_seq}
 
 
+class Internal(ConnectorError):
+    """Something went wrong on our side (never the client's fault)."""
+
+
+class Busy(Internal):
+    """The same command is still running elsewhere: try again."""
+
+    retryable = True
+    title = "Busy"
+
+
 class AxpError(ConnectorError):
     code = "upstream_unavailable"
     http_status = 502

@@ -1,0 +1,164 @@
+"""What every part of the session layer shares: its settings, the store/bus/AXP handles, and the
+few steps they all take (read-modify-write a session, append events and ring the bus, end a
+chat once).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from axp_chat_connector.axp.client import AxpClient
+from axp_chat_connector.bus.base import Bus
+from axp_chat_connector.errors import NotFound
+from axp_chat_connector.protocol import events
+from axp_chat_connector.protocol.codes import DEFAULT_IDENTIFIER_KINDS, ChatEndReason, EndedBy
+from axp_chat_connector.sessions.identity import IdTokenPolicy
+from axp_chat_connector.sessions.lifecycle import ChatState, Input, Outcome, step
+from axp_chat_connector.sessions.record import SessionRecord, from_doc, to_doc
+from axp_chat_connector.store.base import Conflict, Store
+
+_log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+
+# deadline kinds (the sweeper's timers)
+CHAT_IDLE_WARNING = "chat_idle_warning"
+CHAT_IDLE = "chat_idle"
+SESSION_IDLE = "session_idle"
+TOKEN_RENEW = "token_renew"
+MESSAGE_HOLD = "message_hold"
+PURGE = "purge"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    token_secret: str
+    token_ttl: timedelta = timedelta(hours=24)
+    token_renew_before: timedelta = timedelta(hours=1)
+    guest_mode: bool = False
+    id_token_policy: IdTokenPolicy | None = None
+    identifier_kinds: frozenset[str] = DEFAULT_IDENTIFIER_KINDS
+    heartbeat: int = 25
+    chat_idle_timeout: float = 600.0
+    idle_warning: float = 60.0
+    session_idle_timeout: float = 900.0
+    hold_window: float = 1.0
+    park_ttl: float = 60.0
+    dedupe_ttl: float = 86400.0
+    idempotency_ttl: float = 86400.0
+    outbox_lease: float = 30.0
+    outbox_max_attempts: int = 8
+    outbox_backoff_base: float = 0.5
+    outbox_backoff_max: float = 30.0
+    settle_wait: float = 3.0
+    ended_session_keep: float = 3600.0
+    sweep_interval: float = 0.5
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class SessionCore:
+    """Shared handles and steps; the service, the outbox and the sweeper each hold one."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        axp: AxpClient,
+        config: ServiceConfig,
+        clock: Clock = time.time,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.axp = axp
+        self.config = config
+        self.clock = clock
+        self.on_appended: Callable[[str, list[dict[str, Any]]], None] | None = None
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    async def load(self, session_id: str) -> tuple[SessionRecord, int]:
+        found = await self.store.get_session(session_id)
+        if found is None:
+            raise NotFound("no such session")
+        doc, version = found
+        return from_doc(doc), version
+
+    async def save(self, record: SessionRecord, version: int) -> int:
+        return await self.store.update_session(
+            record.session_id, to_doc(record), expected_version=version
+        )
+
+    async def change(
+        self,
+        session_id: str,
+        edit: Callable[[SessionRecord], Awaitable[SessionRecord | None] | SessionRecord | None],
+        *,
+        attempts: int = 8,
+    ) -> SessionRecord | None:
+        """Read-modify-write with compare-and-set; `edit` returns the new record or None (no
+        change). Retried on a conflict with another writer (another instance, a webhook)."""
+        for _ in range(attempts):
+            record, version = await self.load(session_id)
+            result = edit(record)
+            updated = await result if isinstance(result, Awaitable) else result
+            if updated is None:
+                return None
+            try:
+                await self.save(updated, version)
+            except Conflict:
+                continue
+            return updated
+        raise Conflict(f"session {session_id} kept changing")
+
+    async def append(self, session_id: str, new: list[dict[str, Any]]) -> list[int]:
+        """Append durable events and ring the bus."""
+        if not new:
+            return []
+        seqs = await self.store.append_events(session_id, new, now=self.clock())
+        await self.bus.publish(session_id, seqs[-1])
+        if self.on_appended is not None:
+            self.on_appended(session_id, new)
+        return seqs
+
+    async def close_chat(
+        self, session_id: str, ended_event: dict[str, Any], *, extra: Sequence[dict[str, Any]] = ()
+    ) -> bool:
+        """Step CHAT_CLOSED; when it proceeds (the chat was live), record it and append
+        `extra` events then `chat.ended` once. False when the chat had already ended."""
+        closed = False
+
+        def edit(record: SessionRecord) -> SessionRecord | None:
+            nonlocal closed
+            move = step(record.phase, Input.CHAT_CLOSED)
+            closed = move.outcome is Outcome.PROCEED
+            if not closed:
+                return None
+            return _chat_ended(record, move.phase.chat)
+
+        await self.change(session_id, edit)
+        if closed:
+            await self.append(session_id, [*extra, ended_event])
+            for kind in (CHAT_IDLE_WARNING, CHAT_IDLE, MESSAGE_HOLD):
+                await self.store.clear_deadline(session_id, kind)
+            _log.info("chat.ended", session_id=session_id, by=ended_event.get("by"))
+        return closed
+
+
+def _chat_ended(record: SessionRecord, chat: ChatState) -> SessionRecord:
+    return replace(record, chat=chat, participants=frozenset())
+
+
+def chat_ended_event(
+    record: SessionRecord, now: datetime, *, by: EndedBy, reason: ChatEndReason
+) -> dict[str, Any]:
+    return events.chat_ended(
+        now, engagement_id=record.engagement_id, dialog_id=record.dialog_id, by=by, reason=reason
+    )
