@@ -19,7 +19,7 @@ import secrets
 import string
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -240,10 +240,76 @@ class Settings(BaseSettings):
         100, ge=1, description="Most simultaneous connections to AXP (pooled, keep-alive)."
     )
 
+    # -- the connector's own parts ------------------------------------------------------------
+    store_url: str = Field(
+        "sqlite:///axp-chat-connector.db",
+        description=(
+            "Where sessions and events are kept: `sqlite:///path.db` (embedded default) or "
+            "`redis://host:6379/0` (many instances)."
+        ),
+    )
+    bus_url: str = Field(
+        "local://",
+        description="How instances tell each other of new events: `local://` or `redis://…`.",
+    )
+    session_token_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Secret (32+ bytes) signing the clients' session tokens; the same on every "
+            "instance. Required by `serve`; `demo` makes a random one."
+        ),
+    )
+    session_token_ttl: float = Field(86400.0, gt=60, description="Session token lifetime (s).")
+    guest_mode: bool = Field(
+        False,
+        description="Allow `login` with unverified pre-chat data (on in `demo`, off by default).",
+    )
+    identifier_kinds: list[str] = Field(
+        default_factory=lambda: ["emailAddresses", "phoneNumbers"],
+        description="Customer identifier names configured in the tenant's Customer Journey.",
+    )
+    id_token_algorithm: Literal["HS256", "RS256"] | None = Field(
+        None, description="Verified mode: how the site signs its `idToken` JWTs."
+    )
+    id_token_key: SecretStr | None = Field(
+        None, description="Verified mode: the HS256 shared secret or the RS256 public key (PEM)."
+    )
+    id_token_issuer: str | None = Field(None, description="Verified mode: required `iss`.")
+    id_token_audience: str | None = Field(None, description="Verified mode: required `aud`.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to open WebSockets and long polls (empty: any).",
+    )
+    heartbeat: int = Field(25, ge=5, description="Seconds between WebSocket pings.")
+    max_frame_bytes: int = Field(65536, ge=1024, description="Largest client frame (bytes).")
+    chat_idle_timeout: float = Field(
+        600.0, gt=0, description="Seconds without a customer message before the chat ends."
+    )
+    idle_warning: float = Field(
+        60.0, gt=0, description="Seconds before that end when `chat.idle` warns the customer."
+    )
+    session_idle_timeout: float = Field(
+        900.0, gt=0, description="Seconds with no connection and no command before logout."
+    )
+    event_retention_count: int = Field(1000, ge=10, description="Events kept per session.")
+    event_retention_age: float = Field(86400.0, gt=0, description="Oldest event kept (s).")
+    message_hold_window: float = Field(
+        1.0, ge=0, description="Seconds a message waits for a missing earlier `messageIndex`."
+    )
+    park_ttl: float = Field(
+        60.0, gt=0, description="Seconds an event for a chat not recorded yet is kept."
+    )
+    webhook_max_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024 * 1024, description="Largest webhook body accepted (bytes)."
+    )
+    log_format: Literal["json", "console"] = Field("json", description="Log line format.")
+
     _secret_fields: ClassVar[tuple[str, ...]] = (
         "axp_client_secret",
         "axp_app_key",
         "callback_secret",
+        "session_token_secret",
+        "id_token_key",
     )
 
     @classmethod

@@ -31,7 +31,7 @@ Clock = Callable[[], float]
 CHAT_IDLE_WARNING = "chat_idle_warning"
 CHAT_IDLE = "chat_idle"
 SESSION_IDLE = "session_idle"
-TOKEN_RENEW = "token_renew"
+TOKEN_RENEW = "token_renew"  # noqa: S105 (a timer name)
 MESSAGE_HOLD = "message_hold"
 PURGE = "purge"
 

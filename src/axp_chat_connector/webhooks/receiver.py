@@ -1,0 +1,138 @@
+"""`POST /v1/axp/callback/{secret}`: AXP's webhook events in.
+
+authenticate (constant-time secret in the path) → size and depth limits → JSON object →
+`accountId`/`channelProviderId` are ours → `SessionService.on_webhook` (dedupe, route or park,
+append) → `200`. `503` when the store is down, so AXP may deliver again. Unknown event types,
+foreign payloads and events for no chat are answered `200` and counted (Avaya's rule for
+`ALL` subscribers). The secret never reaches a log: run uvicorn without its access log.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from axp_chat_connector.errors import StoreUnavailable
+
+_log = structlog.get_logger(__name__)
+
+DEFAULT_MAX_BYTES: Final = 4 * 1024 * 1024
+MAX_DEPTH: Final = 32
+
+Handler = Callable[[dict[str, Any]], Awaitable[str]]
+Observe = Callable[[str, str, float], None]
+"""(eventType, outcome, seconds) for metrics."""
+
+
+def _problem(status: int, title: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail},
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def _depth(value: Any, limit: int) -> bool:
+    """True when `value` nests deeper than `limit`."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return False
+
+
+class WebhookReceiver:
+    def __init__(
+        self,
+        *,
+        secrets: Sequence[str],
+        account_id: str,
+        channel_provider_id: str,
+        handler: Handler,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        observe: Observe | None = None,
+    ) -> None:
+        if not secrets:
+            raise ValueError("at least one callback secret is needed")
+        self._secrets = [s.encode() for s in secrets]
+        self._account_id = account_id
+        self._channel_provider_id = channel_provider_id
+        self._handler = handler
+        self._max_bytes = max_bytes
+        self._observe = observe
+        self.counts: dict[str, int] = {}
+
+    def route(self) -> Route:
+        return Route("/v1/axp/callback/{secret}", self.endpoint, methods=["POST"])
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def _authentic(self, given: str) -> bool:
+        candidate = given.encode()
+        ok = False
+        for secret in self._secrets:  # every secret compared: no early exit to time
+            ok |= hmac.compare_digest(candidate, secret)
+        return ok
+
+    async def endpoint(self, request: Request) -> Response:
+        started = time.perf_counter()
+        if not self._authentic(request.path_params["secret"]):
+            self._count("unauthorized")
+            _log.warning("webhook.bad_secret")
+            return _problem(404, "Not Found", "no such callback")
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
+            self._count("too_large")
+            return _problem(413, "Payload Too Large", f"at most {self._max_bytes} bytes")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > self._max_bytes:
+                self._count("too_large")
+                return _problem(413, "Payload Too Large", f"at most {self._max_bytes} bytes")
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            self._count("malformed")
+            _log.warning("webhook.malformed")
+            return _problem(400, "Bad Request", "the body is not valid JSON")
+        if not isinstance(body, dict) or _depth(body, MAX_DEPTH):
+            self._count("malformed")
+            return _problem(400, "Bad Request", "the body must be one JSON object (event)")
+        event_type = body.get("eventType")
+        event_name = event_type if isinstance(event_type, str) else "?"
+        if not self._ours(body):
+            self._count("foreign")
+            _log.warning("webhook.foreign", event_type=event_name)
+            return JSONResponse({"outcome": "ignored"})
+        try:
+            outcome = await self._handler(body)
+        except StoreUnavailable:
+            self._count("store_unavailable")
+            _log.error("webhook.store_unavailable", event_type=event_name)
+            return _problem(503, "Service Unavailable", "the connector cannot store events now")
+        self._count(outcome)
+        if self._observe is not None:
+            self._observe(event_name, outcome, time.perf_counter() - started)
+        return JSONResponse({"outcome": outcome})
+
+    def _ours(self, body: dict[str, Any]) -> bool:
+        provider = body.get("channelProviderId")
+        if provider is not None and provider != self._channel_provider_id:
+            return False
+        account = body.get("accountId")
+        return account is None or account == self._account_id
