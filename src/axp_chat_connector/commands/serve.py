@@ -1,0 +1,72 @@
+"""`axp-chat-connector serve`: validate settings, get a token, ensure the webhook
+subscriptions, then serve clients and AXP's callbacks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import structlog
+import uvicorn
+
+from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_OK
+from axp_chat_connector.config import Settings, SettingsError, load_settings
+from axp_chat_connector.connector import assemble
+from axp_chat_connector.errors import ConnectorError
+from axp_chat_connector.logs import configure_logging
+
+_log = structlog.get_logger(__name__)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+
+
+def uvicorn_config(app: object, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """uvicorn as the connector needs it: wsproto (the leanest idle WebSocket), WebSocket pings
+    every `heartbeat` s, no access log (callback URLs carry a secret), no lifespan (the parts
+    are opened by `assemble` around the server)."""
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        ws="wsproto",
+        ws_ping_interval=float(settings.heartbeat),
+        ws_ping_timeout=float(settings.heartbeat),
+        ws_max_size=settings.max_frame_bytes,
+        access_log=False,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+async def serve(
+    settings: Settings, host: str, port: int, *, token_secret: str | None = None
+) -> None:
+    async with assemble(settings, token_secret=token_secret) as parts:
+        _log.info("connector.listening", url=f"http://{host}:{port}")
+        await uvicorn.Server(uvicorn_config(parts.app, settings, host, port)).serve()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        configure_logging("console")
+        print(f"error: {exc}")
+        return EXIT_BAD_SETTINGS
+    configure_logging(settings.log_format)
+    if settings.session_token_secret is None:
+        print("error: AXP_CHAT_SESSION_TOKEN_SECRET is required: 32+ random bytes, the same on "
+              "every instance")  # fmt: skip
+        return EXIT_BAD_SETTINGS
+    try:
+        asyncio.run(serve(settings, args.host, args.port))
+    except ConnectorError as exc:
+        _log.error("connector.startup_failed", error=exc.message, code=exc.code)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
