@@ -132,11 +132,7 @@ def _clip(text: str, limit: int) -> str:
     """`text` cut to at most `limit` UTF-16 code units, never inside a surrogate pair."""
     if utf16_length(text) <= limit:
         return text
-    out, size = [], 0
-    for char in text:
-        width = 2 if ord(char) > 0xFFFF else 1
-        if size + width > limit:
-            break
-        out.append(char)
-        size += width
-    return "".join(out)
+    units = text.encode("utf-16-le", "surrogatepass")[: 2 * limit]
+    if 0xD800 <= int.from_bytes(units[-2:], "little") <= 0xDBFF:
+        units = units[:-2]
+    return units.decode("utf-16-le", "surrogatepass")

@@ -120,7 +120,7 @@ def dedupe_key(event: AxpEvent | UnknownEvent) -> str | None:
             return _key("ENGAGEMENT_CREATED", event.dialogId)
         case TypingEvent() | UnknownEvent():
             return None
-        case _:
+        case _:  # pragma: no cover - exhaustive
             assert_never(event)
 
 
@@ -250,7 +250,7 @@ def map_event(event: AxpEvent | UnknownEvent, chat: ChatView, now: datetime) -> 
             return _engagement_created(event, chat)
         case UnknownEvent():
             return Mapped(chat)
-        case _:
+        case _:  # pragma: no cover - exhaustive
             assert_never(event)
 
 

@@ -127,6 +127,10 @@ def test_missing_or_blank_name_uses_the_default_and_long_names_are_clipped() -> 
     emoji = "\U0001f600"
     long_name = hs({"name": "a" + emoji * 40, "email": "a@b.c", "exp": EXP})
     assert verify_id_token(long_name, NOW, HS).display_name == "a" + emoji * 34
+    even = hs({"name": "ab" + emoji * 40, "email": "a@b.c", "exp": EXP})
+    assert verify_id_token(even, NOW, HS).display_name == "ab" + emoji * 34
+    plain = hs({"name": "b" * 80, "email": "a@b.c", "exp": EXP})
+    assert verify_id_token(plain, NOW, HS).display_name == "b" * 70
 
 
 def test_claim_names_are_configurable_and_values_merge_per_kind() -> None:
