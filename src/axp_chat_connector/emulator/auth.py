@@ -47,7 +47,7 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(pairs)
 
 
-def _issue(runtime: Runtime, request: Request, form: dict[str, str], account_id: str) -> Response:
+def _issue(runtime: Runtime, form: dict[str, str], account_id: str) -> Response:
     missing = [f for f in ("grant_type", "client_id", "client_secret") if not form.get(f)]
     grant = form.get("grant_type")
     if grant == "refresh_token" and not form.get("refresh_token"):
@@ -95,7 +95,7 @@ async def _token(request: Request, *, appkey_required: bool) -> Response:
         check_account(account_id)
         if account_id != runtime.settings.account_id:
             raise ApiProblem(404, f"account {account_id} was not found")
-        response = _issue(runtime, request, await _form(request), account_id)
+        response = _issue(runtime, await _form(request), account_id)
         if plan.failure is not None:
             raise plan.problem()
     except ApiProblem as problem:

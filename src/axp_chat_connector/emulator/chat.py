@@ -211,7 +211,11 @@ async def _create_engagement(runtime: Runtime, request: Request, account_id: str
         parameters=body.get("engagementParameters"),
     )
     await runtime.center.dialog_created(
-        engagement, dialog, session, greeting_bot=runtime.greeting_bot()
+        engagement,
+        dialog,
+        session,
+        greeting_bot=runtime.greeting_bot(),
+        fail=runtime.faults.take_engagement_error(),
     )
     answer = engagement_json(engagement) | {"correlationId": correlation_id}
     return JSONResponse(answer, status_code=201)

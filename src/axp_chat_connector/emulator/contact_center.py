@@ -81,11 +81,28 @@ class ContactCenter:
     # Customer side ---------------------------------------------------------------------------
 
     async def dialog_created(
-        self, engagement: Engagement, dialog: Dialog, session: Session, *, greeting_bot: bool
+        self,
+        engagement: Engagement,
+        dialog: Dialog,
+        session: Session,
+        *,
+        greeting_bot: bool,
+        fail: bool = False,
     ) -> None:
         """ENGAGEMENT_CREATED, PARTICIPANT_ADDED (CUSTOMER); with the greeting bot, the bot's
-        PARTICIPANT_ADDED and greeting are delivered before this returns."""
+        PARTICIPANT_ADDED and greeting are delivered before this returns. With `fail`, only
+        ENGAGEMENT_ERROR (ENGAGEMENT_CREATION_FAILED) and the dialog is TERMINATED."""
         now = self.state.clock()
+        if fail:
+            self.state.terminate(dialog, first=ParticipantType.CUSTOMER)
+            self.engagement_error(
+                engagement,
+                dialog,
+                "ENGAGEMENT_CREATION_FAILED",
+                "Error occurred while creating an engagement",
+                detail="Unable to create an engagement (injected fault)",
+            )
+            return
         self.sink.publish(events.engagement_created(engagement, dialog, session, now))
         self.sink.publish(
             events.participant_event(
@@ -210,7 +227,12 @@ class ContactCenter:
         self._terminate(engagement, dialog, ParticipantType.AGENT, dialog.correlation_id)
 
     def engagement_error(
-        self, engagement: Engagement, dialog: Dialog, error_type: str, title: str
+        self,
+        engagement: Engagement,
+        dialog: Dialog,
+        error_type: str,
+        title: str,
+        detail: str | None = None,
     ) -> None:
         self.sink.publish(
             events.engagement_error(
@@ -220,6 +242,7 @@ class ContactCenter:
                 account_id=engagement.account_id,
                 correlation_id=dialog.correlation_id,
                 at=self.state.clock(),
+                detail=detail,
                 engagement=engagement,
                 dialog=dialog,
             )

@@ -7,7 +7,7 @@ entries replace those of the same operation); `DELETE /emulator/v1/faults` clear
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -81,6 +81,7 @@ class FaultsIn(_Strict):
     latency: list[LatencyIn] = []
     webhooks: WebhookFaultsIn | None = None
     greeting_bot: Annotated[bool | None, Field(alias="greetingBot")] = None
+    engagement_errors: Annotated[int | None, Field(alias="engagementErrors", ge=0)] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +116,6 @@ class Planned:
         )
 
 
-Mode = Literal["before", "after"]
-
-
 class FaultRegistry:
     """The active API faults; `take(operation)` consumes one call's worth of them."""
 
@@ -125,11 +123,20 @@ class FaultRegistry:
         self._operations: dict[str, OperationFault] = {}
         self._latency: dict[str, Latency] = {}
         self.greeting_bot: bool | None = None
+        self.engagement_errors = 0
 
     def clear(self) -> None:
         self._operations.clear()
         self._latency.clear()
         self.greeting_bot = None
+        self.engagement_errors = 0
+
+    def take_engagement_error(self) -> bool:
+        """Whether this Create Engagement fails after its 201 (ENGAGEMENT_ERROR)."""
+        if self.engagement_errors <= 0:
+            return False
+        self.engagement_errors -= 1
+        return True
 
     def apply(self, faults: FaultsIn) -> None:
         for op in faults.operations:
@@ -140,6 +147,8 @@ class FaultRegistry:
             self._latency[lat.operation] = Latency(lat.operation, lat.ms, lat.count)
         if faults.greeting_bot is not None:
             self.greeting_bot = faults.greeting_bot
+        if faults.engagement_errors is not None:
+            self.engagement_errors = faults.engagement_errors
 
     def take(self, operation: str) -> Planned:
         failure = None
@@ -190,6 +199,7 @@ class FaultRegistry:
                 "eventTypes": sorted(webhooks.event_types),
             },
             "greetingBot": self.greeting_bot,
+            "engagementErrors": self.engagement_errors,
         }
 
 

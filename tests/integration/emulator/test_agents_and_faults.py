@@ -227,3 +227,20 @@ async def test_health_and_unknown_paths(emulator: Emulator) -> None:
     assert wrong_method.status_code == 405
     validate_problem(wrong_method)
     validate_exchange(await emulator.call("GET", HOOKS))
+
+
+async def test_engagement_error_fault_answers_201_then_reports_creation_failed(
+    emulator: Emulator, sink: RecordingSink
+) -> None:
+    active = await emulator.client.post(f"{AGENT}/faults", json={"engagementErrors": 1})
+    assert active.json()["engagementErrors"] == 1
+    sid, failed = await _chat(emulator)
+    assert sink.types() == [("ENGAGEMENT_ERROR", None)]
+    error = sink.published[0]
+    assert error["type"] == "ENGAGEMENT_CREATION_FAILED"
+    assert error["correlationId"] == failed["correlationId"]
+    assert error["dialogId"] == failed["dialogs"][0]["dialogId"]
+    got = await emulator.call("GET", f"{CHAT}/engagements/{failed['engagementId']}")
+    assert got.json()["dialogs"][0]["dialogStatus"] == "TERMINATED"
+    await emulator.new_engagement(sid)
+    assert sink.types()[1] == ("ENGAGEMENT_CREATED", None)
