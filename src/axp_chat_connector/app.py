@@ -1,0 +1,170 @@
+"""The connector's ASGI app: a tiny router in front of Starlette.
+
+    app = create_app(service=service, bus=bus, limits=limits, readiness=check,
+                     extra_routes=[Route("/v1/axp/callback/{secret}", ...), Mount("/", static)],
+                     lifespan=[store_cm, axp_client_cm], on_startup=[...], on_shutdown=[...])
+    uvicorn.run(app, **uvicorn_options(limits))
+
+WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no middleware frames
+held by an idle socket); everything else, lifespan included, goes to the Starlette app:
+`/healthz`, `/readyz`, `/metrics`, the long-polling routes, then `extra_routes`. Long-polling
+answers carry CORS headers for the allowed origins.
+
+Lifespan: the hooks are entered in order at startup (async context managers, or callables
+returning one, e.g. `contextlib.asynccontextmanager` functions), then `on_startup` callables
+run and the hub's re-check starts; at shutdown the hub stops, `on_shutdown` callables run, and
+the hooks exit in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from axp_chat_connector.bus.base import Bus
+from axp_chat_connector.errors import ConnectorError
+from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.sessions.service import SessionService
+from axp_chat_connector.transports.hub import Hub
+from axp_chat_connector.transports.limits import TransportLimits
+from axp_chat_connector.transports.longpoll import LongPoll
+from axp_chat_connector.transports.websocket import WebSocketHandler
+
+WS_PATH: Final = "/v1/ws"
+CHECK_TIMEOUT: Final = 2.0
+"""Seconds each readiness check may take before it counts as failing."""
+
+Readiness = Callable[[], Awaitable[Sequence[str]]]
+"""Returns the names of the failing parts (`store`, `axp_token`, …); empty when ready."""
+LifespanHook = AbstractAsyncContextManager[Any] | Callable[[], AbstractAsyncContextManager[Any]]
+Callback = Callable[[], Awaitable[None]]
+
+
+class ConnectorApp:
+    """The ASGI callable; its parts are attributes for the caller and for tests."""
+
+    def __init__(
+        self,
+        starlette: Starlette,
+        websocket: WebSocketHandler,
+        hub: Hub,
+        longpoll: LongPoll,
+        metrics: Metrics,
+        limits: TransportLimits,
+    ) -> None:
+        self.starlette = starlette
+        self.websocket = websocket
+        self.hub = hub
+        self.longpoll = longpoll
+        self.metrics = metrics
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == scope.get("root_path", "") + WS_PATH:
+            await self.websocket(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
+def create_app(
+    *,
+    service: SessionService,
+    bus: Bus,
+    limits: TransportLimits | None = None,
+    readiness: Readiness | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    lifespan: Sequence[LifespanHook] = (),
+    on_startup: Sequence[Callback] = (),
+    on_shutdown: Sequence[Callback] = (),
+    metrics: Metrics | None = None,
+) -> ConnectorApp:
+    limits = limits or TransportLimits()
+    metrics = metrics or Metrics()
+    hub = Hub(bus, service, limits)
+    websocket = WebSocketHandler(service, hub, limits, metrics)
+    longpoll = LongPoll(service, hub, limits, metrics)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        failing = await _failing_parts(bus, readiness)
+        if failing:
+            return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_text(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for hook in lifespan:
+                await stack.enter_async_context(_as_cm(hook))
+            for callback in on_startup:
+                await callback()
+            stack.push_async_callback(_run_all, on_shutdown)
+            hub.start()
+            stack.push_async_callback(hub.stop)
+            yield
+
+    origins = sorted(limits.allowed_origins) or ["*"]
+    starlette = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_text, methods=["GET"]),
+            *longpoll.routes(),
+            *extra_routes,
+        ],
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        ],
+        lifespan=run,
+    )
+    return ConnectorApp(starlette, websocket, hub, longpoll, metrics, limits)
+
+
+def _as_cm(hook: LifespanHook) -> AbstractAsyncContextManager[Any]:
+    if isinstance(hook, AbstractAsyncContextManager):
+        return hook
+    return hook()
+
+
+async def _run_all(callbacks: Sequence[Callback]) -> None:
+    for callback in callbacks:
+        await callback()
+
+
+async def _failing_parts(bus: Bus, readiness: Readiness | None) -> list[str]:
+    failing: list[str] = []
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT):
+            await bus.ping()
+    except (ConnectorError, TimeoutError, OSError):
+        failing.append("bus")
+    if readiness is not None:
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                failing.extend(await readiness())
+        except TimeoutError:
+            failing.append("readiness_check_timeout")
+    return failing

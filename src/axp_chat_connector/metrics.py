@@ -1,0 +1,91 @@
+"""Prometheus metrics of one app, on its own `CollectorRegistry` (tests build many apps).
+
+Other parts add their metrics to `Metrics.registry`. The webhook-to-client latency is measured
+in two halves: the webhook receiver calls `webhook_appended(session_id, seq, started)` once the
+event is appended (`started` = `time.perf_counter()` when the POST arrived), and the transports
+call `delivered(session_id, seq)` when they first write that event to a client of this
+process; the histogram gets the difference. Events that never reach a local client are
+forgotten (the table is bounded).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+PENDING_MAX: Final = 10_000
+"""Appended events awaiting their first delivery that are remembered for the histogram."""
+
+LATENCY_BUCKETS: Final = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.connections = Gauge(
+            "axp_chat_connections",
+            "Client connections open now (long polling: polls being held).",
+            ["transport"],
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "axp_chat_commands",
+            "Client commands by type and result (ok, or the error code).",
+            ["type", "result"],
+            registry=self.registry,
+        )
+        self.frames_out = Counter(
+            "axp_chat_frames_out",
+            "Frames written to clients, by transport and kind (answer, event, ephemeral).",
+            ["transport", "kind"],
+            registry=self.registry,
+        )
+        self.webhook_to_client = Histogram(
+            "axp_chat_webhook_to_client_seconds",
+            "From a webhook POST arriving to its event's first write to a client.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ws_connections = self.connections.labels("websocket")
+        self.poll_connections = self.connections.labels("longpoll")
+        self.ws_answers = self.frames_out.labels("websocket", "answer")
+        self.ws_events = self.frames_out.labels("websocket", "event")
+        self.ws_ephemeral = self.frames_out.labels("websocket", "ephemeral")
+        self.poll_answers = self.frames_out.labels("longpoll", "answer")
+        self.poll_events = self.frames_out.labels("longpoll", "event")
+        self.poll_ephemeral = self.frames_out.labels("longpoll", "ephemeral")
+        self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
+
+    def command(self, command_type: str, frame: dict[str, object]) -> None:
+        result = frame.get("code", "ok") if frame.get("type") == "error" else "ok"
+        self.commands.labels(command_type, str(result)).inc()
+
+    def webhook_appended(self, session_id: str, seq: int, started: float) -> None:
+        pending = self._pending
+        pending[session_id, seq] = started
+        if len(pending) > PENDING_MAX:
+            pending.popitem(last=False)
+
+    def delivered(self, session_id: str, seq: int) -> None:
+        if not self._pending:
+            return
+        started = self._pending.pop((session_id, seq), None)
+        if started is not None:
+            self.webhook_to_client.observe(time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""Client transports: WebSocket, long polling, and the hub between them and the bus."""

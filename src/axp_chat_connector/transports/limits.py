@@ -1,0 +1,112 @@
+"""Every knob of the client transports, and the token bucket that paces commands.
+
+`TransportLimits` is a frozen value built once (from `Settings` by the caller) and passed to the
+WebSocket handler, the long-polling endpoints and the hub. `uvicorn_options` gives the server
+settings that must agree with it (heartbeat pings, the largest message uvicorn buffers).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+KIB = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TransportLimits:
+    max_frame_bytes: int = 64 * KIB
+    """Largest command frame (WebSocket text frame, or one command of a long-polling batch);
+    bigger: WebSocket close 4413, long polling `too_large`."""
+    max_body_bytes: int = 256 * KIB
+    """Largest `POST /v1/poll/commands` body (a batch); bigger: 413 problem."""
+    bind_timeout: float = 10.0
+    """Seconds a WebSocket may stay without a successful `login`/`resume`: close 4408."""
+    commands_per_second: float = 20.0
+    """Sustained commands per second per connection (long polling: per session)."""
+    command_burst: int = 40
+    """Commands allowed at once above the sustained rate."""
+    flood_strikes: int = 20
+    """Commands refused in a row (`rate_limited`) before a WebSocket is closed with 4429 (long
+    polling: the request is answered 429)."""
+    allowed_origins: frozenset[str] = field(default_factory=frozenset)
+    """`Origin` values allowed for WebSocket upgrades and long polling (scheme://host[:port]);
+    empty or containing `*`: any. Requests without `Origin` (not from a browser) are allowed."""
+    poll_max_wait: float = 30.0
+    """Longest a `GET /v1/poll/events` is held (`wait` is clamped to it)."""
+    poll_default_wait: float = 25.0
+    """`wait` when the request gives none."""
+    max_batch: int = 20
+    """Commands per `POST /v1/poll/commands`."""
+    max_events_per_read: int = 100
+    """Events read from the log at once by a pump (and returned by one long poll)."""
+    heartbeat: float = 20.0
+    """Seconds between WebSocket pings (uvicorn `ws_ping_interval`); told to clients at login."""
+    heartbeat_timeout: float = 20.0
+    """Seconds to wait for a pong before closing a dead WebSocket (uvicorn `ws_ping_timeout`)."""
+    slow_consumer_seconds: float = 30.0
+    """Longest a WebSocket may take to accept one frame (its socket buffer full): the
+    connection is dropped instead of holding events for it."""
+    max_pending_ephemeral: int = 32
+    """Ephemeral events (typing) kept for a busy WebSocket; older ones are dropped."""
+    recheck_seconds: float = 30.0
+    """Every so often the hub compares each local session's last seq with its connections'
+    cursors and wakes those behind (a lost bus notice delays, never loses); 0: never."""
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        if origin is None or not self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        return origin.rstrip("/").lower() in self.allowed_origins
+
+    def __post_init__(self) -> None:
+        normalised = frozenset(o.rstrip("/").lower() for o in self.allowed_origins)
+        object.__setattr__(self, "allowed_origins", normalised)
+        if self.max_frame_bytes < 1 or self.max_body_bytes < 1:
+            raise ValueError("frame and body limits must be positive")
+        if self.commands_per_second <= 0 or self.command_burst < 1 or self.flood_strikes < 1:
+            raise ValueError("rate limits must be positive")
+        if not 0 < self.poll_default_wait <= self.poll_max_wait:
+            raise ValueError("poll_default_wait must be in (0, poll_max_wait]")
+        if self.max_batch < 1 or self.max_events_per_read < 1:
+            raise ValueError("batch sizes must be positive")
+
+
+def uvicorn_options(limits: TransportLimits) -> dict[str, Any]:
+    """uvicorn settings for the connector: the wsproto stack (least memory per idle socket),
+    heartbeat pings as timers, no per-message deflate (a zlib context per socket), and a
+    message cap above `max_frame_bytes` so a too-large frame gets 4413 from the handler
+    (frames above twice the limit are cut by uvicorn itself with 1009)."""
+    return {
+        "ws": "wsproto",
+        "ws_ping_interval": limits.heartbeat,
+        "ws_ping_timeout": limits.heartbeat_timeout,
+        "ws_max_size": 2 * limits.max_frame_bytes,
+        "ws_per_message_deflate": False,
+    }
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `burst`; a command takes one."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> float:
+        """Take a token: 0.0 if there was one, else the seconds until there is one."""
+        now = time.monotonic()
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if tokens >= 1.0:
+            self.tokens = tokens - 1.0
+            return 0.0
+        self.tokens = tokens
+        return (1.0 - tokens) / self.rate
+
+    def full(self) -> bool:
+        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
