@@ -4,7 +4,7 @@
 // renderer only).
 
 import { ChatClient } from '../sdk/index.js';
-import { el } from './dom.js';
+import { CHAT_ICON, el, icon } from './dom.js';
 import { buildPrechat, parseFields, readPrechat } from './prechat.js';
 import { extrasOf, quickRepliesOf, textOf } from './render.js';
 
@@ -72,7 +72,7 @@ function layout(options, fields) {
   const launcher = el(
     'button',
     { type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'axpw-panel' },
-    el('span', { 'aria-hidden': 'true', class: 'icon' }, '💬'),
+    icon(CHAT_ICON),
     el('span', { class: 'label' }, title),
     el('span', { class: 'unread', hidden: true }, 'new'),
   );

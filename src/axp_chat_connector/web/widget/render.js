@@ -1,7 +1,7 @@
 // How each kind of `message` event looks: text (plain or safe Markdown), quick replies,
 // postback and link buttons, carousel cards, a location, attachments.
 
-import { el } from './dom.js';
+import { PIN_ICON, el, icon } from './dom.js';
 import { renderMarkdown, safeUrl } from './markdown.js';
 
 /**
@@ -136,13 +136,13 @@ function location(rich) {
   const name = rich.location?.name;
   const address = rich.location?.address;
   if (typeof lat !== 'number' || typeof long !== 'number') {
-    return name || address ? el('div', { class: 'location' }, '📍 ', [name, address].filter(Boolean).join(', ')) : null;
+    return name || address ? el('div', { class: 'location' }, icon(PIN_ICON), [name, address].filter(Boolean).join(', ')) : null;
   }
   const href = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${long}#map=16/${lat}/${long}`;
   return el(
     'div',
     { class: 'location' },
-    '📍 ',
+    icon(PIN_ICON),
     el('a', { href, target: '_blank', rel: 'noopener noreferrer' }, name || address || `${lat}, ${long}`),
     name && address ? el('span', { class: 'address' }, address) : null,
   );
