@@ -26,10 +26,12 @@ Event = dict[str, Any]
 
 def timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and `Z`; `moment` must be timezone-aware."""
-    if moment.tzinfo is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise ValueError("timestamps need a timezone-aware datetime")
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    if offset:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _event(kind: EventType, at: datetime) -> Event:

@@ -55,14 +55,15 @@ def utf16_length(text: str) -> int:
 
 def _bounded(low: int, high: int) -> Callable[[str], str]:
     def check(text: str) -> str:
-        if not text.isascii():
+        if text.isascii():
+            size = len(text)
+        else:
             try:
-                text.encode("utf-8")
+                size = len(text.encode("utf-16-le")) // 2
             except UnicodeEncodeError:
                 raise PydanticCustomError(
                     "invalid_unicode", "must not contain unpaired surrogates"
                 ) from None
-        size = utf16_length(text)
         if size < low:
             raise PydanticCustomError(
                 "too_short", "must be at least {low} characters", {"low": low}
