@@ -55,7 +55,8 @@ class AgentMessageIn(_Body):
 
 
 async def _optional_json(request: Request) -> Any:
-    if not (await request.body()):
+    """The JSON body, or `{}` when none was sent."""
+    if "content-type" not in request.headers or request.headers.get("content-length") == "0":
         return {}
     return await read_json(request)
 

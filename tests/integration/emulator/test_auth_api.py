@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from structlog.testing import capture_logs
 
 from axp_chat_connector.emulator.config import EmulatorSettings
 from tests.integration.emulator.harness import (
@@ -129,3 +130,21 @@ async def test_expired_token_is_401_and_a_new_one_works() -> None:
         validate_exchange(expired)
         await emu.login()
         assert (await emu.call("GET", path)).status_code == 200
+
+
+async def test_tokens_secrets_and_app_key_never_reach_the_logs(emulator: Emulator) -> None:
+    with capture_logs() as logs:
+        answer = await emulator.token()
+        emulator.bearer = answer.json()["access_token"]
+        await emulator.new_session()
+        await emulator.client.post(TOKEN_PATH, data={**CREDENTIALS, "client_secret": "guess"})
+    text = repr(logs)
+    assert "emulator.token.issued" in text
+    for secret in (
+        emulator.bearer,
+        answer.json()["refresh_token"],
+        CREDENTIALS["client_secret"],
+        "guess",
+        APP_KEY,
+    ):
+        assert secret not in text

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
 from axp_chat_connector.emulator.state import (
+    Connection,
+    Dialog,
     DialogStatus,
     EmulatorState,
     InvalidMove,
@@ -161,3 +164,58 @@ def test_appended_identifiers_merge_without_duplicates(state: EmulatorState) -> 
     state.update_parameters(session, {"k": "w", "x": "y"})
     assert session.identifiers == {"emailAddresses": ["a@example.com", "c@example.com"]}
     assert session.parameters == {"k": "w", "x": "y"}
+
+
+def _snapshot(dialog: Dialog) -> tuple[object, ...]:
+    return (
+        dialog.status,
+        [(c.participant_type, c.state, tuple(c.session_ids)) for c in dialog.connections],
+        len(dialog.messages),
+    )
+
+
+def _dialog_in(state: EmulatorState, situation: str) -> Dialog:
+    _, dialog, _ = state.create_engagement(_session(state), channel_id="Chat", correlation_id="c")
+    if situation in {"agent", "terminated"}:
+        state.add_participant(dialog, ParticipantType.AGENT, "Andy")
+    if situation == "bot":
+        state.add_participant(dialog, ParticipantType.BOT, "Bot")
+    if situation == "terminated":
+        state.terminate(dialog, first=ParticipantType.AGENT)
+    return dialog
+
+
+def _last_contact_centre_or_customer(dialog: Dialog) -> Connection:
+    others = [c for c in dialog.connections if c.participant_type is not ParticipantType.CUSTOMER]
+    return others[-1] if others else dialog.customer()
+
+
+MOVES: dict[str, Callable[[EmulatorState, Dialog], object]] = {
+    "add_agent": lambda s, d: s.add_participant(d, ParticipantType.AGENT, "New"),
+    "remove_participant": lambda s, d: s.remove_participant(d, _last_contact_centre_or_customer(d)),
+    "terminate": lambda s, d: s.terminate(d, first=ParticipantType.CUSTOMER),
+    "customer_message": lambda s, d: s.add_message(
+        d, d.customer(), {"elementType": "text"}, correlation_id="c"
+    ),
+    "join_from_another_device": lambda s, d: s.join(d, _session(s)),
+}
+ILLEGAL = {
+    ("pending", "remove_participant"),  # the customer leaves only by ending the dialog
+    *(("terminated", move) for move in MOVES),
+}
+
+
+@pytest.mark.parametrize("situation", ["pending", "agent", "bot", "terminated"])
+@pytest.mark.parametrize("move", sorted(MOVES))
+def test_every_move_in_every_situation_is_legal_or_changes_nothing(
+    state: EmulatorState, situation: str, move: str
+) -> None:
+    dialog = _dialog_in(state, situation)
+    before = _snapshot(dialog)
+    if (situation, move) in ILLEGAL:
+        with pytest.raises(InvalidMove):
+            MOVES[move](state, dialog)
+        assert _snapshot(dialog) == before
+    else:
+        MOVES[move](state, dialog)
+        assert _snapshot(dialog) != before
