@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "emulator": ("axp_chat_connector.emulator.command", "run the AXP emulator"),
     "provision": ("axp_chat_connector.commands.provision", "ensure AXP webhook subscriptions"),
     "check": ("axp_chat_connector.commands.check", "check settings, AXP access, subscriptions"),
+    "serve": ("axp_chat_connector.commands.serve", "run the connector"),
+    "demo": ("axp_chat_connector.commands.demo", "run the emulator and the connector together"),
 }
 
 

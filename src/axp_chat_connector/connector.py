@@ -156,13 +156,13 @@ async def assemble(
 
         async def ready() -> list[str]:
             failing: list[str] = []
-            for name, check in (("store", store.ping), ("bus", bus.ping)):  # type: ignore[union-attr]
+            for name, check in (("store", store.ping), ("bus", bus.ping)):
                 try:
                     await check()
                 except Exception:
                     failing.append(name)
             try:
-                await axp.tokens.get()  # type: ignore[union-attr]
+                await axp.tokens.get()
             except Exception:
                 failing.append("axp")
             return failing
@@ -171,8 +171,8 @@ async def assemble(
             service=service,
             bus=bus,
             limits=transport_limits(settings),
-            ready=ready,
-            routes=[receiver.route(), *web_routes()],
+            readiness=ready,
+            extra_routes=[receiver.route(), *web_routes()],
         )
         tasks.append(background.spawn(outbox.run(), name="outbox"))
         tasks.append(background.spawn(sweeper.run(), name="sweeper"))

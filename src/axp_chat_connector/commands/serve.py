@@ -25,8 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def uvicorn_config(app: object, settings: Settings, host: str, port: int) -> uvicorn.Config:
     """uvicorn as the connector needs it: wsproto (the leanest idle WebSocket), WebSocket pings
-    every `heartbeat` s, no access log (callback URLs carry a secret), no lifespan (the parts
-    are opened by `assemble` around the server)."""
+    every `heartbeat` s, no access log (callback URLs carry a secret); the parts are opened by
+    `assemble` around the server, the app's lifespan starts its connection hub."""
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
@@ -36,7 +36,7 @@ def uvicorn_config(app: object, settings: Settings, host: str, port: int) -> uvi
         ws_ping_timeout=float(settings.heartbeat),
         ws_max_size=settings.max_frame_bytes,
         access_log=False,
-        lifespan="off",
+        lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=5,
     )

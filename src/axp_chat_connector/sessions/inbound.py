@@ -27,6 +27,7 @@ from axp_chat_connector.sessions.core import (
 )
 from axp_chat_connector.sessions.lifecycle import ChatState
 from axp_chat_connector.sessions.mapping import (
+    AxpEvent,
     Broadcast,
     CheckEngagement,
     ConfirmStart,
@@ -120,6 +121,9 @@ class Inbound:
         if isinstance(event, UnknownEvent):
             return
         record, _ = await self.core.load(session_id)
+        if record.chat is ChatState.STARTING:
+            await self._park_until_open(session_id, event, body)
+            return
         mapped = map_event(event, record.chat_view(), self.core.now())
         pending: list[dict[str, Any]] = []
         is_message = body.get("eventType") == "MESSAGES"
@@ -151,16 +155,28 @@ class Inbound:
                 case ConfirmStart():
                     pass  # `start` finds its dialog itself (List Engagements after a lost answer)
                 case Park():
-                    keys = [(ROUTE_KIND[k], v) for k, v in route_keys(event)]
-                    await self.core.store.park_event(
-                        keys, body, ttl=self.core.config.park_ttl, now=self.core.clock()
-                    )
+                    await self._park_until_open(session_id, event, body)
                     return
         if is_message and not emitted_message and mapped.index is not None:
             await self._offer(session_id, mapped, None)  # a customer message: advance the hold
         await self._view(session_id, mapped)
         await self.core.append(session_id, pending)
         self._count("appended")
+
+    async def _park_until_open(
+        self, session_id: str, event: AxpEvent, body: dict[str, Any]
+    ) -> None:
+        """The chat is being started: keep the event until `chat.started` is out (a bot's
+        greeting can beat the Create Engagement answer), then look again in case the chat
+        opened meanwhile (its unparking may have run before this event was parked)."""
+        store = self.core.store
+        keys = [(ROUTE_KIND[k], v) for k, v in route_keys(event)]
+        await store.park_event(keys, body, ttl=self.core.config.park_ttl, now=self.core.clock())
+        record, _ = await self.core.load(session_id)
+        if record.chat is not ChatState.STARTING:
+            for kind, value in keys:
+                for parked in await store.take_parked(kind, value):
+                    await self.apply(session_id, parked)
 
     async def _view(self, session_id: str, mapped: Mapped) -> None:
         view = mapped.chat
@@ -326,6 +342,3 @@ class Inbound:
         if message.receivedAt:
             event["at"] = str(message.receivedAt)
         return event
-
-
-__all__ = ["ChatState", "Inbound"]

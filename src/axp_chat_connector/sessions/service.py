@@ -460,33 +460,28 @@ class SessionService:
         raise AxpError("AXP did not open the chat")
 
     async def chat_opened(self, session_id: str, engagement_id: str, dialog_id: str) -> None:
-        """Record the open chat (once), tell the clients, then route what was parked for it."""
-        opened = False
+        """Record the open chat (once): `chat.started` first, then the chat is OPEN, then the
+        events that beat it here (parked while it was STARTING) are routed, in that order."""
+        record, _ = await self.core.load(session_id)
+        if record.chat is not ChatState.STARTING:
+            return
+        await self.core.store.put_route("dialog", dialog_id, session_id)
+        started = events.chat_started(
+            self.core.now(), engagement_id=engagement_id, dialog_id=dialog_id
+        )
+        await self.core.append(session_id, [started])
 
         def edit(current: SessionRecord) -> SessionRecord | None:
-            nonlocal opened
             if current.chat is not ChatState.STARTING:
                 return None
-            opened = True
             move = step(current.phase, Input.CHAT_OPENED)
             return replace(
                 current, chat=move.phase.chat, engagement_id=engagement_id, dialog_id=dialog_id
             )
 
-        record = await self.core.change(session_id, edit)
-        if not opened or record is None:
-            return
-        store = self.core.store
-        await store.put_route("dialog", dialog_id, session_id)
-        await self.core.append(
-            session_id,
-            [
-                events.chat_started(
-                    self.core.now(), engagement_id=engagement_id, dialog_id=dialog_id
-                )
-            ],
-        )
-        await self.inbound.unpark(session_id, record)
+        opened = await self.core.change(session_id, edit)
+        if opened is not None:
+            await self.inbound.unpark(session_id, opened)
 
     async def _send(self, command: frames.Send, record: SessionRecord) -> dict[str, Any]:
         assert record.dialog_id is not None
