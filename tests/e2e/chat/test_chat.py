@@ -83,7 +83,7 @@ async def wait_for_agent_text(agent: Agent, engagement_id: str, text: str) -> in
 
 
 async def test_customer_end_terminates_the_dialog_at_axp(stack: Stack, agent: Agent) -> None:
-    client, engagement_id, dialog_id = await chatting(stack, agent)
+    client, _, dialog_id = await chatting(stack, agent)
     await client.ok("end")
     ended = await client.event(lambda e: e["type"] == "chat.ended", "chat.ended")
     assert (ended["by"], ended["reason"]) == ("customer", "USER_CLOSED")
@@ -129,7 +129,7 @@ async def test_resume_after_a_drop_delivers_exactly_the_missed_events_in_order(
     assert resumed["seq"] >= last
     await again.event(lambda e: e.get("text") == "three", "the last missed message")
     assert texts(again.events, "AGENT") == ["one", "two", "three"]
-    assert [e["seq"] for e in again.events][0] == last + 1
+    assert again.events[0]["seq"] == last + 1
     await again.close()
 
 
@@ -222,7 +222,7 @@ async def test_a_greeting_sent_before_the_start_answer_still_reaches_the_custome
 
 
 async def test_logout_ends_the_session_here_and_at_axp(stack: Stack, agent: Agent) -> None:
-    client, engagement_id, dialog_id = await chatting(stack, agent)
+    client, _, dialog_id = await chatting(stack, agent)
     token = await session_token(client)
     await client.ok("logout")
     ended = await client.event(lambda e: e["type"] == "session.ended", "session.ended")
