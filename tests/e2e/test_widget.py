@@ -307,3 +307,29 @@ async def test_falls_back_to_long_polling_when_websocket_is_blocked(
         "Delivered", timeout=WAIT_MS
     )
     assert connector.poll_requests > 0
+
+
+async def test_keyboard_use_and_a_phone_sized_screen(
+    fake: tuple[FakeConnector, str], browser: Browser, artifacts: Path
+) -> None:
+    from playwright.async_api import expect
+
+    _, base = fake
+    phone = await browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True)
+    page = await phone.new_page()
+    await page.goto(f"{base}/web/demo/index.html")
+    launcher = page.get_by_role("button", name=LAUNCHER)
+    await launcher.focus()
+    await page.keyboard.press("Enter")
+    # On a phone the open window covers the page, the launcher included.
+    await expect(page.locator(".launcher")).to_have_attribute("aria-expanded", "true")
+    await expect(page.get_by_label("Name")).to_be_focused()
+    dialog = page.get_by_role("dialog", name="Chat with Velo Verde")
+    box = await dialog.bounding_box()
+    assert box is not None
+    assert box["width"] == 375, "the chat window takes the whole width of a phone"
+    await page.screenshot(path=artifacts / "widget-5-phone.png")
+    await page.keyboard.press("Escape")
+    await expect(dialog).to_be_hidden()
+    await expect(launcher).to_be_focused()
+    await phone.close()
