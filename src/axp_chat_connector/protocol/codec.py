@@ -26,6 +26,7 @@ DEFAULT_MAX_DEPTH: Final = 16
 Frame = dict[str, Any]
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_ASCII_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
 
 
 class InvalidFrame(BadRequest):
@@ -113,9 +114,14 @@ def _too_deep(raw: str | bytes, data: object, max_depth: int) -> bool:
 
 
 def _readable_id(value: object) -> str | None:
-    if isinstance(value, str) and 1 <= utf16_length(value) <= ID_MAX:
-        return value
-    return None
+    if not isinstance(value, str) or not 1 <= utf16_length(value) <= ID_MAX:
+        return None
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # an unpaired surrogate: it could not be sent back
+            return None
+    return value
 
 
 def ok(re: str | None, **fields: Any) -> Frame:
@@ -135,5 +141,14 @@ def error(exc: ConnectorError, re: str | None = None) -> Frame:
 
 
 def encode(frame: Mapping[str, Any]) -> str:
-    """One frame as compact JSON text (UTF-8 characters kept as they are)."""
-    return _ENCODER.encode(frame)
+    """One frame as compact JSON text (characters kept as they are).
+
+    A string holding an unpaired surrogate (AXP can send `"\\ud800"`) cannot be written as
+    UTF-8: such a frame is written with `\\u` escapes instead, so it always encodes."""
+    text = _ENCODER.encode(frame)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _ASCII_ENCODER.encode(frame)
+    return text

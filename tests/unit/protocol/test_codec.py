@@ -162,6 +162,16 @@ def test_ok_answers() -> None:
     assert ok(None) == {"type": "ok"}
 
 
+def test_an_id_with_an_unpaired_surrogate_is_not_echoed() -> None:
+    assert invalid('{"type":"dance","id":"a\\udc00"}').re is None
+
+
+def test_encode_escapes_frames_that_could_not_be_utf8() -> None:
+    text = encode({"type": "message", "text": "a\ud800é"})
+    assert text == '{"type":"message","text":"a\\ud800\\u00e9"}'
+    assert text.encode("utf-8")
+
+
 def test_encode_is_compact_and_keeps_characters() -> None:
     assert encode({"type": "ok", "re": "é" + EMOJI}) == '{"type":"ok","re":"é' + EMOJI + '"}'
 
