@@ -92,11 +92,16 @@ def validate_exchange(response: httpx.Response, *, check_request: bool = True) -
     spec.validate_response(mock_request, mock_response)
 
 
-def validate_schema(spec_name: str, component: str, body: Any) -> None:
-    """Raise unless `body` is valid against `#/components/schemas/<component>`."""
+@functools.cache
+def _validator(spec_name: str, component: str) -> OAS30Validator:
     doc = document(spec_name)
     schema = {"$ref": f"#/components/schemas/{component}", "components": doc["components"]}
-    OAS30Validator(schema).validate(body)
+    return OAS30Validator(schema)
+
+
+def validate_schema(spec_name: str, component: str, body: Any) -> None:
+    """Raise unless `body` is valid against `#/components/schemas/<component>`."""
+    _validator(spec_name, component).validate(body)
 
 
 def validate_problem(response: httpx.Response) -> dict[str, Any]:

@@ -195,6 +195,7 @@ async def health(request: Request) -> Response:
 
 ROUTES: Final[list[BaseRoute]] = [
     Route(BASE + "/health", health, methods=["GET"]),
+    Route("/healthz", health, methods=["GET"]),
     Route(BASE + "/engagements", list_engagements, methods=["GET"]),
     Route(BASE + "/engagements/{target}", engagement_action, methods=["POST"]),
     Route(
