@@ -1,0 +1,134 @@
+"""The webhook receiver over real HTTP: authentication, limits, parsing, answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from starlette.applications import Starlette
+
+from axp_chat_connector.errors import StoreUnavailable
+from axp_chat_connector.webhooks.receiver import WebhookReceiver
+from tests.servers import serve_app
+
+SECRET = "s3cr3t-callback-value-that-is-long-enough-000"
+EVENT = {
+    "eventType": "MESSAGES",
+    "correlationId": "c-1",
+    "eventDate": "2026-11-25T10:00:00.000Z",
+    "accountId": "ABCDEF",
+    "channelProviderId": "axp-chat-connector",
+}
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.fail = False
+
+    async def __call__(self, body: dict[str, Any]) -> str:
+        if self.fail:
+            raise StoreUnavailable("store down")
+        self.bodies.append(body)
+        return "appended"
+
+
+@pytest.fixture
+def handler() -> Handler:
+    return Handler()
+
+
+@pytest.fixture
+async def base(handler: Handler) -> AsyncIterator[str]:
+    receiver = WebhookReceiver(
+        secrets=["an-old-secret-being-rotated-out-0000000000", SECRET],
+        account_id="ABCDEF",
+        channel_provider_id="axp-chat-connector",
+        handler=handler,
+        max_bytes=1024 * 1024,
+    )
+    async with serve_app(Starlette(routes=[receiver.route()])) as url:
+        yield url
+
+
+async def post(base: str, body: bytes | dict[str, Any], secret: str = SECRET) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    async with httpx.AsyncClient() as http:
+        return await http.post(
+            f"{base}/v1/axp/callback/{secret}",
+            content=content,
+            headers={"content-type": "application/json"},
+        )
+
+
+async def test_an_event_with_the_secret_is_handed_over_and_answered_200(
+    base: str, handler: Handler
+) -> None:
+    response = await post(base, EVENT)
+    assert response.status_code == 200
+    assert handler.bodies == [EVENT]
+
+
+async def test_both_secrets_work_while_one_is_rotated(base: str, handler: Handler) -> None:
+    response = await post(base, EVENT, secret="an-old-secret-being-rotated-out-0000000000")
+    assert response.status_code == 200
+    assert len(handler.bodies) == 1
+
+
+async def test_a_wrong_secret_is_404_and_never_logged(base: str, handler: Handler) -> None:
+    with structlog.testing.capture_logs() as logs:
+        response = await post(base, EVENT, secret="guess-" + SECRET[6:])
+    assert response.status_code == 404
+    assert handler.bodies == []
+    assert all(SECRET[6:] not in json.dumps(entry) for entry in logs)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"not json", b"[1, 2]", b'"text"', b"{" * 40 + b"}" * 40, b'{"a":' * 40 + b"1" + b"}" * 40],
+)
+async def test_malformed_bodies_are_400_and_not_handed_over(
+    base: str, handler: Handler, raw: bytes
+) -> None:
+    response = await post(base, raw)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert handler.bodies == []
+
+
+async def test_a_body_over_the_limit_is_413(base: str, handler: Handler) -> None:
+    big = dict(EVENT, body={"elementText": {"text": "x" * (1024 * 1024 + 10)}})
+    response = await post(base, big)
+    assert response.status_code == 413
+    assert handler.bodies == []
+
+
+async def test_a_long_message_under_the_limit_passes(base: str, handler: Handler) -> None:
+    long = dict(EVENT, body={"elementText": {"text": "x" * 500_000}})
+    response = await post(base, long)
+    assert response.status_code == 200
+    assert len(handler.bodies) == 1
+
+
+@pytest.mark.parametrize(
+    "foreign", [{"channelProviderId": "someone-else"}, {"accountId": "ZZZZZZ"}]
+)
+async def test_foreign_events_are_answered_200_and_ignored(
+    base: str, handler: Handler, foreign: dict[str, str]
+) -> None:
+    response = await post(base, dict(EVENT, **foreign))
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "ignored"
+    assert handler.bodies == []
+
+
+async def test_a_store_failure_is_503_so_axp_delivers_again(base: str, handler: Handler) -> None:
+    handler.fail = True
+    response = await post(base, EVENT)
+    assert response.status_code == 503
+    handler.fail = False
+    assert (await post(base, EVENT)).status_code == 200
