@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum, auto
 from typing import Any, Final, assert_never
@@ -232,7 +232,8 @@ class Mapped:
     decisions: tuple[Decision, ...] = ()
     index: int | None = None
     """MESSAGES only: AXP's `messageIndex`, to pass the decisions through `ordering`."""
-    dialog_id: str | None = field(default=None)
+    dialog_id: str | None = None
+    """MESSAGES only: the dialog whose hold the decisions go through."""
 
 
 def map_event(event: AxpEvent | UnknownEvent, chat: ChatView, now: datetime) -> Mapped:
