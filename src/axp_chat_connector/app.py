@@ -36,10 +36,10 @@ from starlette.types import Receive, Scope, Send
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
-from axp_chat_connector.sessions.service import SessionService
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
+from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.websocket import WebSocketHandler
 
 WS_PATH: Final = "/v1/ws"
@@ -80,7 +80,7 @@ class ConnectorApp:
 
 def create_app(
     *,
-    service: SessionService,
+    service: ClientService,
     bus: Bus,
     limits: TransportLimits | None = None,
     readiness: Readiness | None = None,

@@ -24,8 +24,8 @@ from axp_chat_connector.background import spawn
 from axp_chat_connector.bus.base import Bus, BusMessage, NewEvents, Subscription
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.protocol.codec import encode
-from axp_chat_connector.sessions.service import SessionService
 from axp_chat_connector.transports.limits import TransportLimits
+from axp_chat_connector.transports.service import ClientService
 
 _log = structlog.get_logger(__name__)
 
@@ -58,7 +58,7 @@ class _Session:
 
 
 class Hub:
-    def __init__(self, bus: Bus, service: SessionService, limits: TransportLimits) -> None:
+    def __init__(self, bus: Bus, service: ClientService, limits: TransportLimits) -> None:
         self.bus = bus
         self.service = service
         self.limits = limits

@@ -43,9 +43,9 @@ from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import InvalidFrame, encode, error, ok, parse_command
 from axp_chat_connector.protocol.codes import CommandType
 from axp_chat_connector.sessions.lifecycle import Binding, admit
-from axp_chat_connector.sessions.service import SessionService
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TokenBucket, TransportLimits
+from axp_chat_connector.transports.service import ClientService
 
 _log = structlog.get_logger(__name__)
 
@@ -99,7 +99,7 @@ class _Waiter:
 
 class LongPoll:
     def __init__(
-        self, service: SessionService, hub: Hub, limits: TransportLimits, metrics: Metrics
+        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
     ) -> None:
         self.service = service
         self.hub = hub

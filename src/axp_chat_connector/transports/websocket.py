@@ -36,9 +36,10 @@ from axp_chat_connector.errors import BadRequest, ConnectorError, Gap, RateLimit
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import InvalidFrame, encode, error, parse_command
 from axp_chat_connector.sessions.lifecycle import Binding, admit
-from axp_chat_connector.sessions.service import Answer, Bound, SessionService
+from axp_chat_connector.sessions.service import Answer, Bound
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TokenBucket, TransportLimits
+from axp_chat_connector.transports.service import ClientService
 
 _log = structlog.get_logger(__name__)
 
@@ -58,7 +59,7 @@ class WebSocketHandler:
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
     def __init__(
-        self, service: SessionService, hub: Hub, limits: TransportLimits, metrics: Metrics
+        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
     ) -> None:
         self.service = service
         self.hub = hub

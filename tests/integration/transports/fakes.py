@@ -10,12 +10,12 @@ from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError, Gap, NotFound, Unauthorized
 from axp_chat_connector.protocol.codec import error, ok
 from axp_chat_connector.protocol.frames import Ack, Command, Login, Logout, Resume, Send
-from axp_chat_connector.sessions.service import Answer, Bound, SessionService
+from axp_chat_connector.sessions.service import Answer, Bound
 
 CLOSE_SESSION_ENDED = 4409
 
 
-class FakeService(SessionService):
+class FakeService:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.logs: dict[str, list[dict[str, Any]]] = {}
@@ -44,7 +44,7 @@ class FakeService(SessionService):
     def live(self, session_id: str) -> int:
         return self.opened.get(session_id, 0) - self.closed.get(session_id, 0)
 
-    # -- SessionService -------------------------------------------------------------------
+    # -- ClientService --------------------------------------------------------------------
 
     async def execute(self, command: Command, *, session_id: str | None) -> Answer:
         self.executed.append((command.type.value, session_id))
@@ -97,6 +97,3 @@ class FakeService(SessionService):
 
     async def connection_closed(self, session_id: str) -> None:
         self.closed[session_id] = self.closed.get(session_id, 0) + 1
-
-    async def on_webhook(self, body: dict[str, Any]) -> str:
-        raise NotImplementedError
