@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from axp_chat_connector.emulator import agents, auth, chat, notifications
 from axp_chat_connector.emulator.config import EmulatorSettings
@@ -27,6 +30,8 @@ from axp_chat_connector.emulator.subscriptions import SubscriptionStore
 from axp_chat_connector.emulator.tokens import TokenStore
 
 _log = structlog.get_logger(__name__)
+# The agent console (static files of the web package), served at /emulator/.
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "web" / "console"
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -89,7 +94,13 @@ def create_app(
             await sink.stop()
 
     app = Starlette(
-        routes=[*auth.ROUTES, *chat.ROUTES, *notifications.ROUTES, *agents.ROUTES],
+        routes=[
+            *auth.ROUTES,
+            *chat.ROUTES,
+            *notifications.ROUTES,
+            *agents.ROUTES,
+            Mount("/emulator", StaticFiles(directory=CONSOLE_DIR, html=True), name="console"),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,
     )
