@@ -6,7 +6,9 @@ Starts a server process running `create_app` (a minimal in-file SessionService: 
 new session and the log stays empty; the in-process bus) on uvicorn with `uvicorn_options`,
 opens N WebSockets that each `login` (so each is bound: a hub entry, a bus subscription, a
 rate-limit bucket), lets them idle, and prints the server's RSS growth per connection. Also
-prints the same for N connections that never log in (accepted, waiting for their first frame).
+prints the same for N connections that never log in (accepted, waiting for their first frame),
+and with `--deflate` for bound connections that negotiated per-message deflate (uvicorn's
+default; `uvicorn_options` turns it off).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 
-def serve(port: int) -> None:
+def serve(port: int, deflate: bool) -> None:
     import uvicorn
 
     from axp_chat_connector.app import create_app
@@ -62,7 +64,8 @@ def serve(port: int) -> None:
 
     limits = TransportLimits(bind_timeout=600, recheck_seconds=0)
     app = create_app(service=MinimalService(), bus=LocalBus(), limits=limits)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options(limits))
+    options = {**uvicorn_options(limits), "ws_per_message_deflate": deflate}
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **options)
 
 
 def free_port() -> int:
@@ -90,8 +93,8 @@ async def wait_listening(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"server on {port} did not listen")
 
 
-async def open_one(url: str, bind: bool, n: int) -> ClientConnection:
-    ws = await connect(url, ping_interval=None, compression=None)
+async def open_one(url: str, bind: bool, n: int, deflate: bool) -> ClientConnection:
+    ws = await connect(url, ping_interval=None, compression="deflate" if deflate else None)
     if bind:
         await ws.send(json.dumps({"type": "login", "id": f"l{n}", "idToken": "x"}))
         answer = json.loads(await ws.recv())
@@ -99,19 +102,20 @@ async def open_one(url: str, bind: bool, n: int) -> ClientConnection:
     return ws
 
 
-async def measure(count: int, bind: bool) -> float:
+async def measure(count: int, bind: bool, deflate: bool) -> float:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)])
+    serve_args = ["--serve", str(port), *(["--deflate"] if deflate else [])]
+    proc = subprocess.Popen([sys.executable, __file__, *serve_args])
     url = f"ws://127.0.0.1:{port}/v1/ws"
     conns: list[ClientConnection] = []
     try:
         await wait_listening(port)
         # Warm-up connections so lazily imported code and first-use caches are not counted.
-        warm = [await open_one(url, True, -n) for n in range(1, 20)]
+        warm = [await open_one(url, True, -n, deflate) for n in range(1, 20)]
         await asyncio.sleep(0.5)
         before = rss_kb(proc.pid)
         for n in range(count):
-            conns.append(await open_one(url, bind, n))
+            conns.append(await open_one(url, bind, n, deflate))
         await asyncio.sleep(1.0)  # let the server settle its buffers
         after = rss_kb(proc.pid)
         for ws in warm:
@@ -128,16 +132,23 @@ async def measure(count: int, bind: bool) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=2000)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--deflate",
+        action="store_true",
+        help="also measure with per-message deflate negotiated (uvicorn's default, not ours)",
+    )
     args = parser.parse_args()
     print(f"connector /v1/ws: {args.connections} idle WebSockets, python {sys.version.split()[0]}")
-    for bind, label in ((True, "bound (after login)"), (False, "accepted, not bound")):
-        per_conn = await measure(args.connections, bind)
+    runs = [(True, False, "bound (after login)"), (False, False, "accepted, not bound")]
+    if args.deflate:
+        runs.append((True, True, "bound, with deflate"))
+    for bind, deflate, label in runs:
+        per_conn = await measure(args.connections, bind, deflate)
         print(f"{label:22s} {per_conn / 1024:6.1f} KB per idle WebSocket")
 
 
 if __name__ == "__main__":
     if "--serve" in sys.argv:
-        serve(int(sys.argv[sys.argv.index("--serve") + 1]))
+        serve(int(sys.argv[sys.argv.index("--serve") + 1]), "--deflate" in sys.argv)
     else:
         asyncio.run(main())
