@@ -43,7 +43,11 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One emulator and one connector per test module; a module may set `STACK_ENV` (more
+    connector settings, e.g. short timers)."""
     data: Path = tmp_path_factory.mktemp("connector")
     emulator_port, port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
@@ -62,6 +66,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",
         "AXP_CHAT_AXP_BACKOFF_BASE": "0.05",
         "AXP_CHAT_LOG_FORMAT": "console",
+        **getattr(request.module, "STACK_ENV", {}),
     }
     emulator_env = {
         "AXP_EMULATOR_ALLOW_HTTP_CALLBACKS": "true",
