@@ -1,9 +1,9 @@
 """The AXP access token: fetched with client credentials, cached, renewed before it expires.
 
 * One token request at a time (single flight): any number of concurrent callers share it.
-* Renewed once 80 % of `expires_in` has passed. Until the token really expires, callers keep
-  using it while one renewal runs in the background, so a slow or failing token endpoint does
-  not stall calls that still hold a valid token.
+* Renewed once 80 % of `expires_in` has passed. Until shortly before it expires (90 %, at most
+  30 s early), callers keep using it while one renewal runs in the background, so a slow or
+  failing token endpoint does not stall calls that still hold a valid token.
 * After a failed token request the manager waits (exponential backoff) before the next one;
   callers in that window get the last error at once instead of hammering the endpoint.
 * `invalidate(token)` drops a token AXP refused (a 401 from a Digital API); the next `get()`
@@ -35,6 +35,8 @@ from axp_chat_connector.errors import AxpAuthError, AxpUnavailable
 Clock = Callable[[], float]
 
 REFRESH_AT: Final = 0.8  # fraction of `expires_in` after which the token is renewed
+EXPIRY_MARGIN: Final = 0.1  # fraction of `expires_in` before AXP's expiry the token is dropped
+EXPIRY_MARGIN_MAX: Final = 30.0  # seconds, at most
 DEFAULT_EXPIRES_IN: Final = 300  # seconds, when AXP omits `expires_in` (it is optional)
 _log = structlog.get_logger(__name__)
 
@@ -164,8 +166,12 @@ class TokenManager:
         if expires_in is None:
             _log.warning("axp.token.no_expiry", assumed_seconds=DEFAULT_EXPIRES_IN)
             expires_in = DEFAULT_EXPIRES_IN
-        now = self._clock()
-        return _Token(body.access_token, now + REFRESH_AT * expires_in, now + expires_in)
+        # Counted from when the request was sent (AXP's clock started no later), and given up
+        # a little before AXP's expiry so a call in flight does not arrive with a dead token.
+        margin = min(EXPIRY_MARGIN_MAX, EXPIRY_MARGIN * expires_in)
+        return _Token(
+            body.access_token, started + REFRESH_AT * expires_in, started + expires_in - margin
+        )
 
 
 def _consume(task: asyncio.Task[_Token]) -> None:

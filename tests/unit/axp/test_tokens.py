@@ -198,3 +198,13 @@ async def test_no_secret_or_token_in_logs_or_errors() -> None:
     assert logs
     for secret in ("emulator-client-secret", "emulator-app-key"):
         assert secret not in text
+
+
+async def test_token_is_given_up_shortly_before_axp_expires_it() -> None:
+    clock = FakeClock()
+    endpoint = TokenEndpoint(expires_in=100)
+    tokens, http = manager(endpoint, clock)
+    async with http:
+        await tokens.get()
+        clock.now += 91  # past 90 %: a call would arrive at AXP with a token about to die
+        assert await tokens.get() == "tok-2"
