@@ -1,0 +1,121 @@
+"""The demo in a browser, over real processes (`axp-chat-connector demo`: the connector and the
+AXP emulator wired together): a customer chats through the widget on the demo site while an
+agent answers from the console at the emulator's /emulator/. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import pytest
+import pytest_asyncio
+
+from tests.servers import TIME_SCALE, free_port, spawn
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+WAIT_MS: Final = 15_000 * TIME_SCALE
+
+
+@dataclass(frozen=True)
+class Demo:
+    site: str
+    emulator: str
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    port, emulator_port = free_port(), free_port()
+    site = f"http://127.0.0.1:{port}"
+    args = ["demo", "--port", str(port), "--emulator-port", str(emulator_port)]
+    with spawn(args, f"{site}/readyz", timeout=30):
+        yield Demo(site, f"http://127.0.0.1:{emulator_port}")
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    context = await browser.new_context(viewport={"width": 1100, "height": 800})
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield context
+    await context.close()
+    assert errors == [], f"errors on the pages: {errors}"
+
+
+async def customer_says(page: Page, text: str) -> None:
+    from playwright.async_api import expect
+
+    box = page.get_by_role("textbox", name="Message")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(page.locator(".msg.customer", has_text=text)).to_contain_text(
+        "Delivered", timeout=WAIT_MS
+    )
+
+
+async def test_a_customer_and_an_agent_chat_through_the_demo(
+    demo: Demo, context: BrowserContext, artifacts: Path
+) -> None:
+    from playwright.async_api import expect
+
+    customer = await context.new_page()
+    await customer.goto(f"{demo.site}/index.html")
+    await customer.get_by_role("button", name="Chat with Velo Verde").click()
+    await customer.get_by_label("Name").fill("Ann Rider")
+    await customer.get_by_label("Email").fill("ann@example.com")
+    await customer.get_by_label("Phone number").fill("+442079460000")
+    await customer.get_by_role("button", name="Start chat").click()
+    await expect(customer.get_by_text("Waiting for an agent").first).to_be_visible(timeout=WAIT_MS)
+
+    agent = await context.new_page()
+    await agent.goto(f"{demo.emulator}/emulator/")
+    card = agent.locator("li.card", has_text="Ann Rider")
+    await expect(card).to_contain_text("ann@example.com", timeout=WAIT_MS)
+    await expect(card).to_contain_text("+442079460000")
+    await expect(card).to_contain_text("Velo Verde Cycles")
+    await card.get_by_role("button", name="Accept chat with Ann Rider").click()
+    await expect(customer.get_by_text("Jane Doe joined the chat")).to_be_visible(timeout=WAIT_MS)
+
+    await customer_says(customer, "Hi, I need a cargo bike")
+    transcript = agent.locator("#transcript")
+    await expect(transcript).to_contain_text("Hi, I need a cargo bike", timeout=WAIT_MS)
+
+    await agent.locator("#reply-text").fill("Happy to help! For kids or for shopping?")
+    await agent.locator("#quick-replies").fill("Kids, Shopping")
+    await agent.get_by_role("button", name="Send", exact=True).click()
+    await expect(customer.get_by_text("For kids or for shopping?")).to_be_visible(timeout=WAIT_MS)
+    await (
+        customer.get_by_role("group", name="Quick replies")
+        .get_by_role("button", name="Kids")
+        .click()
+    )
+    await expect(transcript).to_contain_text("Kids", timeout=WAIT_MS)
+
+    await agent.locator("details summary").click()
+    await agent.locator("#carousel-items").fill(
+        "Lastesel Cargo | carries two kids\nLong John | a box up front"
+    )
+    await agent.get_by_role("button", name="Send carousel").click()
+    cargo = customer.get_by_role("listitem", name="1 of 2: Lastesel Cargo")
+    await expect(cargo).to_be_visible(timeout=WAIT_MS)
+    await cargo.get_by_role("button", name="Choose").click()
+    await expect(transcript).to_contain_text("Lastesel Cargo", timeout=WAIT_MS)
+    await customer.screenshot(path=artifacts / "demo-1-customer.png")
+    await agent.screenshot(path=artifacts / "demo-2-agent.png", full_page=True)
+
+    # The customer browses on: the chat follows, and the agent sees the new page.
+    await customer.get_by_role("link", name="Workshop").click()
+    await expect(customer.get_by_text("For kids or for shopping?")).to_be_visible(timeout=WAIT_MS)
+    await expect(card).to_contain_text("Workshop and repairs", timeout=WAIT_MS)
+    await customer_says(customer, "And a service for my old bike?")
+    await expect(transcript).to_contain_text("And a service for my old bike?", timeout=WAIT_MS)
+
+    await agent.get_by_role("button", name="Disconnect").click()
+    await expect(customer.get_by_text("The agent ended the chat.")).to_be_visible(timeout=WAIT_MS)
+    await expect(customer.get_by_role("button", name="Start a new chat")).to_be_visible()
+    await customer.screenshot(path=artifacts / "demo-3-ended.png")
