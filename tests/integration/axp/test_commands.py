@@ -1,0 +1,122 @@
+"""`axp-chat-connector check` and `provision` as real child processes against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from axp_chat_connector.commands.check import checks, report
+from axp_chat_connector.commands.provision import provision
+from axp_chat_connector.config import Settings
+from tests.servers import TIME_SCALE, free_port
+
+from .conftest import FAST, Emulator, connector_settings
+
+SECRET = "Cb-secret-for-the-cli-tests-0123456789abcdefXYZ"
+CLIENT_SECRET = "emulator-client-secret"
+
+
+def env_for(base_url: str, **changes: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AXP_CHAT_")}
+    env.update(
+        {
+            "AXP_CHAT_AXP_BASE_URL": base_url,
+            "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
+            "AXP_CHAT_AXP_CLIENT_ID": "axp-chat-connector",
+            "AXP_CHAT_AXP_CLIENT_SECRET": CLIENT_SECRET,
+            "AXP_CHAT_AXP_APP_KEY": "emulator-app-key",
+            "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
+            "AXP_CHAT_PUBLIC_URL": "http://127.0.0.1:8080",
+            "AXP_CHAT_CALLBACK_SECRET": SECRET,
+            "AXP_CHAT_AXP_RETRY_DEADLINE": "3",
+            "AXP_CHAT_AXP_BACKOFF_BASE": "0.05",
+            **changes,
+        }
+    )
+    return env
+
+
+async def cli(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run the CLI (without blocking the emulator served in this loop); exit code, output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "axp_chat_connector.cli", *args,
+        cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60 * TIME_SCALE)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_provision_then_check_in_process(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = connector_settings(emulator)
+    results = await checks(settings)
+    assert not report(settings, results, sys.stdout)
+    assert "FAIL  subscriptions: run `axp-chat-connector provision`" in capsys.readouterr().out
+
+    assert await provision(settings, dry_run=True, prune=False) == 0
+    out = capsys.readouterr().out
+    assert "create" in out
+    assert "dry run: 1 change(s) not applied" in out
+    assert await provision(settings, dry_run=False, prune=False) == 0
+    assert "applied 1 change(s)" in capsys.readouterr().out
+
+    assert report(settings, await checks(settings), sys.stdout)
+    out = capsys.readouterr().out
+    for line in ("ok    token", "ok    Custom Chat API", "ok    Notification API",
+                 "ok    subscriptions: up to date", "all checks passed"):  # fmt: skip
+        assert line in out
+    assert "AXP_CHAT_AXP_CLIENT_SECRET = ********" in out
+    for secret in (settings.callback_secret.get_secret_value(), CLIENT_SECRET, "emulator-app-key"):
+        assert secret not in out
+
+
+async def test_check_command_exits_0_when_all_is_well(emulator: Emulator, tmp_path: Path) -> None:
+    env = env_for(emulator.base)
+    settings = connector_settings(emulator, callback_secret=SECRET)
+    assert await provision(settings, dry_run=False, prune=False) == 0
+    code, out = await cli(tmp_path, env, "check")
+    assert code == 0, out
+    assert "all checks passed" in out
+    for secret in (SECRET, CLIENT_SECRET, "emulator-app-key"):
+        assert secret not in out
+
+
+async def test_check_command_fails_clearly_with_a_wrong_client_secret(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    env = env_for(emulator.base, AXP_CHAT_AXP_CLIENT_SECRET="a-wrong-client-secret")
+    code, out = await cli(tmp_path, env, "check")
+    assert code == 1, out
+    assert "FAIL  token: AxpAuthError" in out
+    assert "a-wrong-client-secret" not in out
+
+
+async def test_check_fails_clearly_when_axp_is_unreachable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings.for_emulator(f"http://127.0.0.1:{free_port()}", **FAST)
+    assert not report(settings, await checks(settings), sys.stdout)
+    out = capsys.readouterr().out
+    assert "FAIL  token: AxpUnavailable: AXP token endpoint unreachable" in out
+    assert "some checks failed" in out
+
+
+async def test_provision_reports_an_unreachable_axp(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings.for_emulator(f"http://127.0.0.1:{free_port()}", **FAST)
+    assert await provision(settings, dry_run=False, prune=False) == 1
+    assert "error: AxpUnavailable" in capsys.readouterr().out
+
+
+async def test_provision_command_names_each_bad_setting(tmp_path: Path) -> None:
+    env = env_for("http://127.0.0.1:1", AXP_CHAT_AXP_ACCOUNT_ID="ABC", AXP_CHAT_CALLBACK_SECRET="x")
+    code, out = await cli(tmp_path, env, "provision")
+    assert code == 2, out
+    assert "AXP_CHAT_AXP_ACCOUNT_ID: expected exactly 6 letters" in out
+    assert "AXP_CHAT_CALLBACK_SECRET: expected at least 32 characters" in out
