@@ -29,6 +29,7 @@ async def test_agent_accepts_talks_types_transfers_and_disconnects(
     listed = (await client.get(f"{AGENT}/engagements")).json()["engagements"]
     assert [e["engagementId"] for e in listed] == [eid]
     assert listed[0]["dialogs"][0]["sessionId"] == sid
+    assert listed[0]["dialogs"][0]["session"]["displayName"] == "Ann"
     accepted = await client.post(f"{AGENT}/engagements/{eid}:accept", json={"agentName": "Andy"})
     assert accepted.json()["dialogStatus"] == "ACTIVE"
     twice = await client.post(f"{AGENT}/engagements/{eid}:accept")
