@@ -10,9 +10,9 @@ Each request is its own short-lived connection:
   `rate_limited` frames, and a 429 problem once `flood_strikes` were refused in a row.
 - `GET /v1/poll/events?after=N&wait=S` (bearer): `{"events":[…],"seq":last}` at once if the log
   has events after N; else the request joins the hub and is held until the bus wakes it (no
-  polling loop) or `wait` (≤ `poll_max_wait`) passes. Ephemeral events that arrive while held are
-  included after the durable ones. `seq` is the session's last durable seq. Events no longer
-  kept: 410 problem with code `gap` and `seq` (the oldest kept).
+  polling loop), `wait` (≤ `poll_max_wait`) passes, or the client leaves. Ephemeral events
+  that arrive while held are included after the durable ones. `seq` is the session's last
+  durable seq. Events no longer kept: 410 problem with code `gap` and `seq` (the oldest kept).
 Both check `Origin` (403 problem) and bound the body (413 problem). Errors are RFC 9457
 problem+json bodies from `errors.to_problem`.
 """
@@ -95,6 +95,25 @@ class _Waiter:
             self.ephemerals.append(text)
         if not self.future.done():
             self.future.set_result(None)
+
+
+async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> bool:
+    """Wait until `woken`, `wait` seconds, or the client leaving; False if it left."""
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((woken, gone), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not gone.done():
+            gone.cancel()
+    if not gone.done():
+        return True
+    gone.exception()  # retrieved: a failed read also means the client is gone
+    return False
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 class LongPoll:
@@ -229,12 +248,9 @@ class LongPoll:
             await service.connection_opened(session_id)
             events = await service.events_after(session_id, after, limit)
             if not events and wait > 0:
-                try:
-                    async with asyncio.timeout(wait):
-                        await waiter.future
-                except TimeoutError:
-                    pass
-                else:
+                if not await _held(waiter.future, request, wait):
+                    return Response(status_code=204)  # the client left: nobody reads this
+                if waiter.future.done():
                     events = await service.events_after(session_id, after, limit)
             last = await service.last_seq(session_id)
             texts = [self.hub.encode(session_id, event) for event in events]

@@ -241,3 +241,17 @@ async def test_an_answer_body_is_compact_json() -> None:
         )
         assert response.headers["content-type"].startswith("application/json")
         assert json.loads(response.content) == [{"type": "ok", "re": "é"}]
+
+
+async def test_a_held_poll_is_dropped_as_soon_as_its_client_leaves() -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url, timeout=30) as http:
+        session = env.service.new_session()
+        poll = asyncio.create_task(
+            http.get("/v1/poll/events", params={"after": 0, "wait": 25}, headers=bearer(session))
+        )
+        await eventually(lambda: len(env.app.hub.members(session)) == 1)
+        poll.cancel()  # the client gives up: httpx closes the connection
+        with pytest.raises(asyncio.CancelledError):
+            await poll
+        await eventually(lambda: len(env.app.hub) == 0)
+        assert env.service.live(session) == 0

@@ -6,8 +6,10 @@ import asyncio
 import json
 
 import pytest
+from structlog.testing import capture_logs
 from websockets.exceptions import InvalidStatus
 
+from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.limits import TransportLimits
 from tests.integration.transports.conftest import (
     TIMEOUT,
@@ -258,3 +260,71 @@ async def test_many_events_in_a_burst_arrive_once_each_in_order() -> None:
         await asyncio.gather(*(env.service.append(session) for _ in range(100)))
         assert [(await recv(ws))["seq"] for _ in range(100)] == list(range(1, 101))
         assert await call(ws, {"type": "ping", "id": "p"}) == {"type": "ok", "re": "p"}
+
+
+async def test_each_event_is_encoded_once_for_all_connections_of_a_session(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoded: list[object] = []
+
+    def counting(frame: dict[str, object]) -> str:
+        encoded.append(frame.get("seq", frame["type"]))
+        return encode(frame)
+
+    monkeypatch.setattr("axp_chat_connector.transports.hub.encode", counting)
+    async with running() as env:
+        session = env.service.new_session()
+        clients = [open_ws(env.ws_url) for _ in range(3)]
+        sockets = [await client.__aenter__() for client in clients]
+        try:
+            for n, ws in enumerate(sockets):
+                await call(
+                    ws, {"type": "resume", "id": f"r{n}", "token": f"tok-{session}", "after": 0}
+                )
+            await eventually(lambda: env.service.live(session) == 3)
+            for _ in range(10):
+                await env.service.append(session)
+            await env.bus.publish_ephemeral(session, {"type": "typing", "from": {"id": "a"}})
+            for ws in sockets:
+                frames = [await recv(ws) for _ in range(11)]
+                assert [f["seq"] for f in frames if "seq" in f] == list(range(1, 11))
+            assert sorted(encoded, key=str) == sorted([*range(1, 11), "typing"], key=str)
+        finally:
+            for client in clients:
+                await client.__aexit__(None, None, None)
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_others_go_on() -> None:
+    limits = TransportLimits(slow_consumer_seconds=0.5, recheck_seconds=0)
+    with capture_logs() as logs:
+        await _slow_and_calm(limits)
+    assert any(log["event"] == "ws.slow_consumer" for log in logs)
+
+
+async def _slow_and_calm(limits: TransportLimits) -> None:
+    async with running(limits) as env, open_ws(env.ws_url) as calm:
+        slow = await open_ws(env.ws_url, max_queue=1, close_timeout=0.1).__aenter__()
+        try:
+            session = (await login(slow))["sessionId"]
+            await call(calm, {"type": "resume", "id": "r", "token": f"tok-{session}", "after": 0})
+            await eventually(lambda: env.service.live(session) == 2)
+            got: list[int] = []
+
+            async def read_calm() -> None:
+                while True:
+                    got.append((await recv(calm, timeout=30))["seq"])
+
+            reader = asyncio.create_task(read_calm())
+            big = "x" * 60_000
+            for _ in range(300):  # ~18 MB: more than the socket buffers hold
+                await env.service.append(session, text=big)
+                if env.service.live(session) < 2:
+                    break
+            await eventually(lambda: env.service.live(session) == 1, timeout=20)
+            assert env.app.websocket.connections == 1
+            last = len(env.service.logs[session])
+            await eventually(lambda: len(got) == last, timeout=20)
+            reader.cancel()
+            assert got == list(range(1, last + 1))
+        finally:
+            slow.transport.abort()
