@@ -51,6 +51,7 @@ class ServiceConfig:
     hold_window: float = 1.0
     park_ttl: float = 60.0
     dedupe_ttl: float = 86400.0
+    dedupe_claim_ttl: float = 30.0
     idempotency_ttl: float = 86400.0
     outbox_lease: float = 30.0
     outbox_max_attempts: int = 8

@@ -14,7 +14,7 @@ from typing import Any, Final
 import structlog
 
 from axp_chat_connector.axp.models import chat_in_gen
-from axp_chat_connector.errors import AxpError
+from axp_chat_connector.errors import AxpError, BadRequest, Busy
 from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy, ParticipantType
 from axp_chat_connector.sessions import ordering
@@ -45,6 +45,7 @@ from axp_chat_connector.sessions.mapping import (
     route_keys,
 )
 from axp_chat_connector.sessions.record import SessionRecord
+from axp_chat_connector.store.base import ClaimState
 
 _log = structlog.get_logger(__name__)
 
@@ -55,6 +56,8 @@ ROUTE_KIND: Final[dict[RouteKind, str]] = {
     RouteKind.CORRELATION: "correlation",
 }
 _CC_TYPES: Final = frozenset({"AGENT", "BOT", "SUPERVISOR", "SYSTEM"})
+WEBHOOK_KEYS: Final = "~webhooks"
+"""The idempotency namespace of webhook dedupe keys (no connector session has this id)."""
 
 
 class Inbound:
@@ -66,18 +69,46 @@ class Inbound:
         self.counters[what] = self.counters.get(what, 0) + 1
 
     async def take(self, body: dict[str, Any]) -> str:
-        """One authenticated callback body; the outcome (appended, duplicate, parked, ignored)."""
-        event = parse_webhook_event(body)
+        """One authenticated callback body; the outcome (appended, duplicate, parked, ignored).
+
+        The dedupe key is claimed first, completed once the event is stored (appended or
+        parked), and released if that failed, so AXP's redelivery after a `503` is not taken
+        for a duplicate. A copy arriving while the first is being handled gets `Busy` (503)."""
+        try:
+            event = parse_webhook_event(body)
+        except BadRequest as exc:
+            self._count("invalid")
+            _log.warning("webhook.invalid", event_type=body.get("eventType"), detail=exc.detail)
+            return "ignored"
         if isinstance(event, UnknownEvent):
             self._count("ignored")
             _log.info("webhook.unknown_type", event_type=body.get("eventType"))
             return "ignored"
-        store = self.core.store
+        store, config = self.core.store, self.core.config
         key = dedupe_key(event)
-        if key is not None and not await store.first_seen(key, ttl=self.core.config.dedupe_ttl):
-            self._count("duplicate")
-            _log.info("webhook.duplicate", event_type=body.get("eventType"))
-            return "duplicate"
+        if key is not None:
+            claim = await store.claim_command(WEBHOOK_KEYS, key, ttl=config.dedupe_claim_ttl)
+            if claim.state is ClaimState.DONE:
+                self._count("duplicate")
+                _log.info("webhook.duplicate", event_type=body.get("eventType"))
+                return "duplicate"
+            if claim.state is ClaimState.PENDING:
+                raise Busy("a copy of this event is being handled")
+        try:
+            outcome = await self._take(event, body)
+        except BaseException:
+            if key is not None:
+                await store.release_command(WEBHOOK_KEYS, key)
+            raise
+        if key is not None:
+            await store.complete_command(
+                WEBHOOK_KEYS, key, {"outcome": outcome}, ttl=config.dedupe_ttl
+            )
+        self._count(outcome)
+        return outcome
+
+    async def _take(self, event: AxpEvent, body: dict[str, Any]) -> str:
+        store = self.core.store
         keys = [(ROUTE_KIND[kind], value) for kind, value in route_keys(event)]
         session_id = await self._route(keys)
         if session_id is None:
@@ -85,7 +116,6 @@ class Inbound:
             # the chat may have been recorded meanwhile: look again, take back what was parked
             session_id = await self._route(keys)
             if session_id is None:
-                self._count("parked")
                 _log.info("webhook.parked", event_type=body.get("eventType"))
                 return "parked"
             for kind, value in keys:
@@ -161,7 +191,6 @@ class Inbound:
             await self._offer(session_id, mapped, None)  # a customer message: advance the hold
         await self._view(session_id, mapped)
         await self.core.append(session_id, pending)
-        self._count("appended")
 
     async def _park_until_open(
         self, session_id: str, event: AxpEvent, body: dict[str, Any]

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from axp_chat_connector.errors import StoreUnavailable
+from axp_chat_connector.errors import Busy, StoreUnavailable
 
 _log = structlog.get_logger(__name__)
 
@@ -125,6 +125,9 @@ class WebhookReceiver:
             self._count("store_unavailable")
             _log.error("webhook.store_unavailable", event_type=event_name)
             return _problem(503, "Service Unavailable", "the connector cannot store events now")
+        except Busy as exc:
+            self._count("busy")
+            return _problem(503, "Service Unavailable", exc.message)
         self._count(outcome)
         if self._observe is not None:
             self._observe(event_name, outcome, time.perf_counter() - started)
