@@ -41,6 +41,7 @@ REASONS: Final = ("USER_CLOSED", "USER_INACTIVE", "SYSTEM_CLOSED", "UNKNOWN")
 IDENTIFIER_KEY_MAX: Final = 50
 PARAMETER_KEY_MAX: Final = 64
 CHANNEL: Final = "Chat"
+INT32_MAX: Final = 2**31 - 1  # pageNumber is an int32
 
 
 def _check_keys(field: str, data: Mapping[str, Any] | None, limit: int) -> None:
@@ -384,7 +385,7 @@ async def _list_messages(
             raise constraint(name, "must not be null", NOT_NULL)
         check_uuid(name, query[name])
     page_size = _int_query(request, "pageSize", 10, 1, 50)
-    page_number = _int_query(request, "pageNumber", 1, 1, None)
+    page_number = _int_query(request, "pageNumber", 1, 1, INT32_MAX)
     session = runtime.state.session(account_id, query["sessionId"])
     dialog = engagement.dialog(query["dialogId"])
     _customer_of(session, dialog)

@@ -273,7 +273,13 @@ async def test_list_messages_pages_with_links(emulator: Emulator) -> None:
     assert page3["links"]["next"] == ""
     assert "pageNumber=2" in page3["links"]["prev"]
     assert default["pagination"]["pageSize"] == 10
-    for bad in ({"pageSize": "0"}, {"pageSize": "51"}, {"pageNumber": "0"}, {"pageSize": "x"}):
+    for bad in (
+        {"pageSize": "0"},
+        {"pageSize": "51"},
+        {"pageNumber": "0"},
+        {"pageSize": "x"},
+        {"pageNumber": str(2**31)},
+    ):
         answer = await emulator.call("GET", path, params={**query, **bad}, validate=False)
         assert answer.status_code == 400
         validate_exchange(answer, check_request=False)
