@@ -294,3 +294,22 @@ async def test_the_connector_restarted_mid_chat_loses_nothing(stack: Stack, agen
     await again.event(lambda e: e.get("text") == "back again", "echo after restart")
     assert await wait_for_agent_text(agent, engagement_id, "back again") == 1
     await again.close()
+
+
+async def test_a_lost_create_engagement_answer_opens_one_dialog_not_two(
+    stack: Stack, agent: Agent
+) -> None:
+    client, _ = await logged_in(stack)
+    await agent.faults(
+        operations=[
+            {"operation": "createDigitalEngagement", "status": 504, "count": 1, "afterEffect": True}
+        ]
+    )
+    started = await client.ok("start")
+    engagement = await agent.engagement(started["dialogId"])
+    ours = next(d for d in engagement["dialogs"] if d["dialogId"] == started["dialogId"])
+    same_session = [d for d in engagement["dialogs"] if d["sessionId"] == ours["sessionId"]]
+    assert len(same_session) == 1, "a retried Create Engagement opened a second dialog"
+    assert client.of_type("chat.started") or await client.event(
+        lambda e: e["type"] == "chat.started", "chat.started"
+    )
