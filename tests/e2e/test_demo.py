@@ -119,3 +119,49 @@ async def test_a_customer_and_an_agent_chat_through_the_demo(
     await expect(customer.get_by_text("The agent ended the chat.")).to_be_visible(timeout=WAIT_MS)
     await expect(customer.get_by_role("button", name="Start a new chat")).to_be_visible()
     await customer.screenshot(path=artifacts / "demo-3-ended.png")
+
+
+async def test_the_widget_falls_back_to_long_polling_when_websocket_is_blocked(
+    demo: Demo, browser: Browser
+) -> None:
+    from playwright.async_api import WebSocketRoute, expect
+
+    context = await browser.new_context()
+    blocked: list[str] = []
+
+    async def block(ws: WebSocketRoute) -> None:
+        # A proxy that lets the upgrade through and then cuts the line.
+        blocked.append(ws.url)
+        await ws.close(code=1011, reason="blocked by a proxy")
+
+    await context.route_web_socket("**/v1/ws", block)
+    polls: list[str] = []
+    context.on("request", lambda r: polls.append(r.url) if "/v1/poll/" in r.url else None)
+    customer = await context.new_page()
+    await customer.goto(f"{demo.site}/index.html")
+    await customer.get_by_role("button", name="Chat with Velo Verde").click()
+    await customer.get_by_label("Name").fill("Polly Poller")
+    await customer.get_by_label("Email").fill("polly@example.com")
+    await customer.get_by_role("button", name="Start chat").click()
+    await expect(customer.get_by_text("Waiting for an agent").first).to_be_visible(timeout=WAIT_MS)
+
+    agent = await context.new_page()
+    await agent.goto(f"{demo.emulator}/emulator/")
+    card = agent.locator("li.card", has_text="Polly Poller")
+    await card.get_by_role("button", name="Accept chat with Polly Poller").click(timeout=WAIT_MS)
+    await expect(customer.get_by_text("Jane Doe joined the chat")).to_be_visible(timeout=WAIT_MS)
+    await customer_says(customer, "Hello over long polling")
+    await expect(agent.locator("#transcript")).to_contain_text(
+        "Hello over long polling", timeout=WAIT_MS
+    )
+    await agent.locator("#reply-text").fill("Received, over long polling too")
+    await agent.get_by_role("button", name="Send", exact=True).click()
+    await expect(customer.get_by_text("Received, over long polling too")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    assert blocked, "the WebSocket was tried first"
+    assert any("/v1/poll/events" in url for url in polls)
+    assert any("/v1/poll/commands" in url for url in polls)
+    await agent.get_by_role("button", name="Disconnect").click()
+    await expect(customer.get_by_text("The agent ended the chat.")).to_be_visible(timeout=WAIT_MS)
+    await context.close()

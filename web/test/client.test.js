@@ -266,3 +266,15 @@ test('status events tell when the link is online and when it is reconnecting', a
   assert.deepEqual(states, ['connecting', 'online', 'offline', 'online']);
   client.close();
 });
+
+test('a gap reported by the long-polling transport resumes from the oldest kept event', async () => {
+  const network = new FakeNetwork();
+  const client = makeClient(network);
+  const first = await loggedIn(network, client);
+  const gap = once(client, 'gap');
+  first.handlers.onFrame({ type: 'error', code: 'gap', seq: 40, message: 'gap' });
+  assert.equal((await gap).seq, 40);
+  const [, resume] = await resumed(network);
+  assert.equal(resume.after, 39);
+  client.close();
+});

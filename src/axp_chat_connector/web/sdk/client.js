@@ -305,7 +305,10 @@ export class ChatClient {
 
   /** @param {Frame} frame */
   #onFrame(frame) {
-    if (frame.type === 'ok' || frame.type === 'error') {
+    if (frame.type === 'error' && frame.re === undefined && frame.code === ERROR.GAP) {
+      // Long polling's way of saying that events after our seq are no longer kept.
+      this.#onGap(typeof frame.seq === 'number' ? frame.seq : this.tracker.last + 1);
+    } else if (frame.type === 'ok' || frame.type === 'error') {
       this.#onAnswer(/** @type {Answer} */ (frame));
     } else {
       this.#onEvent(frame, true);
@@ -373,15 +376,24 @@ export class ChatClient {
     }
     const code = answer.code;
     if (code === ERROR.GAP && typeof answer.seq === 'number') {
-      this.tracker.skipTo(answer.seq - 1);
-      this.needHistory = true;
-      this.emitter.emit('gap', { seq: answer.seq });
-      this.#reopen(0);
+      this.#onGap(answer.seq);
     } else if (code === ERROR.NOT_FOUND || code === ERROR.UNAUTHORIZED || code === ERROR.FORBIDDEN) {
       this.#forgetSession('UNKNOWN');
     } else {
       this.#reopen(this.backoff.next());
     }
+  }
+
+  /**
+   * The connector no longer keeps the events after our seq; `oldest` is the oldest it has.
+   * Resume from there and load the transcript with `history`.
+   * @param {number} oldest
+   */
+  #onGap(oldest) {
+    this.tracker.skipTo(oldest - 1);
+    this.needHistory = true;
+    this.emitter.emit('gap', { seq: oldest });
+    this.#reopen(0);
   }
 
   #onBound() {

@@ -83,6 +83,16 @@ export function longpollTransport(options) {
         while (active) {
           const url = `${base}/v1/poll/events?after=${after}&wait=${wait}`;
           const response = await doFetch(url, { headers: headers(), signal: aborter.signal });
+          if (response.status === 410) {
+            // Events no longer kept: the problem body says from which seq (code `gap`). Tell
+            // the client as the WebSocket would (an `error` with code gap), and stop here.
+            const problem = await response.json().catch(() => ({}));
+            if (!active) return;
+            active = false;
+            aborter.abort();
+            handlers.onFrame({ type: 'error', code: 'gap', seq: problem?.seq, message: 'gap' });
+            return;
+          }
           if (!response.ok) {
             fail(closeCodeForStatus(response.status), `events: HTTP ${response.status}`);
             return;

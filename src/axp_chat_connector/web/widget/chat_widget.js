@@ -239,15 +239,17 @@ export class ChatWidget {
     error.textContent = values.error ?? '';
     if (values.error) return;
     submit.disabled = true;
+    // The login carries the page as session parameters: no separate `context` for this page.
+    this.contextSent = true;
     try {
       await this.client.login({
         customer: { displayName: values.displayName, identifiers: values.identifiers },
         parameters: { ...pageContext(), ...values.parameters },
       });
-      this.contextSent = true;
       this.#showChat();
       await this.#startChat();
     } catch (err) {
+      this.contextSent = false;
       error.textContent = `Sorry, the chat could not start: ${err instanceof Error ? err.message : String(err)}`;
     } finally {
       submit.disabled = false;
