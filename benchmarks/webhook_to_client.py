@@ -1,0 +1,255 @@
+"""Webhook → client latency on the connector's real path, and the webhook answer time.
+
+    .venv/bin/python benchmarks/webhook_to_client.py [--clients 200] [--rates 200,500,1000]
+        [--seconds 3] [--store sqlite|redis]
+
+Starts the AXP emulator and the connector (`serve`) as child processes on loopback, logs in
+`--clients` customers over WebSocket, opens a chat for each (accepted by an emulated agent),
+then POSTs MESSAGES callbacks straight to the connector's callback URL, each addressed to one
+random client, at each rate for `--seconds`. For every callback it measures the time from the
+POST being sent to the `message` frame arriving on that client's socket (webhook → dedupe →
+durable append → bus → pump → socket), and the time until the callback's 200 answer. Prints
+p50/p90/p99/max per rate. The load generator shares the machine's cores with the connector.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "axp_chat_connector.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as http:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(url)).is_success:
+                    return
+            await asyncio.sleep(0.1)
+    raise TimeoutError(url)
+
+
+@dataclass
+class Client:
+    conn: ClientConnection
+    dialog_id: str = ""
+    engagement_id: str = ""
+    session_id: str = ""
+    waiting: dict[str, float] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+
+
+async def read(client: Client, started: asyncio.Event) -> None:
+    async for raw in client.conn:
+        frame = json.loads(raw)
+        if frame.get("type") == "message" and frame.get("text", "").startswith("bench-"):
+            sent = client.waiting.pop(frame["text"], None)
+            if sent is not None:
+                client.latencies.append(time.perf_counter() - sent)
+        elif frame.get("type") == "participant.joined":
+            started.set()
+
+
+async def open_client(
+    connector: str, emulator: httpx.AsyncClient, n: int
+) -> tuple[Client, asyncio.Task[None]]:
+    conn = await connect(connector.replace("http", "ws") + "/v1/ws", ping_interval=None)
+    client = Client(conn)
+    answers: dict[str, Any] = {}
+    joined = asyncio.Event()
+
+    async def command(frame: dict[str, Any]) -> dict[str, Any]:
+        await conn.send(json.dumps(frame))
+        while True:
+            answer: dict[str, Any] = json.loads(await conn.recv())
+            if answer.get("re") == frame["id"]:
+                return answer
+            answers[str(answer.get("seq"))] = answer
+
+    login = await command(
+        {
+            "type": "login",
+            "id": "l",
+            "customer": {
+                "displayName": f"Bench {n}",
+                "identifiers": {"emailAddresses": [f"bench{n}-{uuid.uuid4().hex[:6]}@example.com"]},
+            },
+        }
+    )
+    assert login["type"] == "ok", login
+    started = await command({"type": "start", "id": "s"})
+    assert started["type"] == "ok", started
+    client.dialog_id, client.engagement_id = started["dialogId"], started["engagementId"]
+    reader = asyncio.create_task(read(client, joined))
+    accepted = await emulator.post(f"/emulator/v1/engagements/{client.engagement_id}:accept")
+    assert accepted.status_code < 300, accepted.text
+    await asyncio.wait_for(joined.wait(), 10)
+    return client, reader
+
+
+def message_body(client: Client, text: str, index: int) -> dict[str, Any]:
+    return {
+        "eventType": "MESSAGES",
+        "correlationId": str(uuid.uuid4()),
+        "eventDate": "2026-11-25T10:00:00.000Z",
+        "messageId": str(uuid.uuid4()),
+        "accountId": "ABCDEF",
+        "channelProviderId": "axp-chat-connector",
+        "channelId": "Chat",
+        "engagementId": client.engagement_id,
+        "dialogId": client.dialog_id,
+        "senderParticipantId": "bench-agent",
+        "senderParticipantName": "Bench Agent",
+        "senderParticipantType": "AGENT",
+        "status": "SENT",
+        "body": {"elementType": "text", "elementText": {"text": text, "textFormat": "PLAINTEXT"}},
+        "messageIndex": index,
+    }
+
+
+def summary(name: str, values: list[float]) -> str:
+    if not values:
+        return f"{name}: no samples"
+    ms = sorted(v * 1000 for v in values)
+    q = statistics.quantiles(ms, n=100) if len(ms) > 1 else [ms[0]] * 99
+    return (
+        f"{name}: p50 {q[49]:.1f} ms  p90 {q[89]:.1f} ms  p99 {q[98]:.1f} ms  "
+        f"max {ms[-1]:.1f} ms  (n={len(ms)})"
+    )
+
+
+async def run_rate(
+    clients: list[Client], callback: str, rate: int, seconds: float, indexes: dict[str, int]
+) -> None:
+    for client in clients:
+        client.latencies.clear()
+    answers: list[float] = []
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        total = int(rate * seconds)
+        begin = time.perf_counter()
+        tasks = []
+
+        async def post(client: Client, body: dict[str, Any], text: str) -> None:
+            sent = time.perf_counter()
+            client.waiting[text] = sent
+            response = await http.post(callback, json=body)
+            answers.append(time.perf_counter() - sent)
+            if response.status_code != 200:
+                client.waiting.pop(text, None)
+
+        for i in range(total):
+            at = begin + i / rate
+            delay = at - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            client = random.choice(clients)
+            indexes[client.dialog_id] += 1
+            text = f"bench-{rate}-{i}"
+            body = message_body(client, text, indexes[client.dialog_id])
+            tasks.append(asyncio.create_task(post(client, body, text)))
+        await asyncio.gather(*tasks)
+        deadline = time.monotonic() + 10
+        while any(c.waiting for c in clients) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        achieved = total / (time.perf_counter() - begin)
+    latencies = [v for c in clients for v in c.latencies]
+    lost = sum(len(c.waiting) for c in clients)
+    print(f"rate {rate}/s (achieved {achieved:.0f}/s), lost {lost}")
+    print("  " + summary("webhook → client", latencies))
+    print("  " + summary("webhook answer  ", answers))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--rates", default="200,500,1000")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    args = parser.parse_args()
+    emulator_port, port = free_port(), free_port()
+    emulator_url, connector_url = f"http://127.0.0.1:{emulator_port}", f"http://127.0.0.1:{port}"
+    callback_secret = secrets.token_urlsafe(32)
+    with tempfile.TemporaryDirectory() as data:
+        prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+        store = (
+            f"sqlite:///{data}/bench.db"
+            if args.store == "sqlite"
+            else f"redis://127.0.0.1:6379/0?prefix={prefix}"
+        )
+        env = {
+            "AXP_CHAT_AXP_BASE_URL": emulator_url,
+            "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
+            "AXP_CHAT_AXP_CLIENT_ID": "axp-chat-connector",
+            "AXP_CHAT_AXP_CLIENT_SECRET": "emulator-client-secret",
+            "AXP_CHAT_AXP_APP_KEY": "emulator-app-key",
+            "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
+            "AXP_CHAT_PUBLIC_URL": connector_url,
+            "AXP_CHAT_CALLBACK_SECRET": callback_secret,
+            "AXP_CHAT_SESSION_TOKEN_SECRET": secrets.token_urlsafe(48),
+            "AXP_CHAT_STORE_URL": store,
+            "AXP_CHAT_BUS_URL": "local://" if args.store == "sqlite" else store,
+            "AXP_CHAT_GUEST_MODE": "true",
+            "AXP_CHAT_LOG_FORMAT": "json",
+        }
+        emulator = start(["emulator", "--port", str(emulator_port)], {})
+        connector = start(["serve", "--port", str(port)], env)
+        try:
+            await ready(f"{emulator_url}/emulator/v1/health")
+            await ready(f"{connector_url}/readyz")
+            async with httpx.AsyncClient(base_url=emulator_url, timeout=30) as http:
+                opened = [await open_client(connector_url, http, n) for n in range(args.clients)]
+            clients = [c for c, _ in opened]
+            indexes = {c.dialog_id: 0 for c in clients}
+            callback = f"{connector_url}/v1/axp/callback/{callback_secret}"
+            print(f"{args.clients} clients with an open chat; store {args.store}")
+            for rate in (int(r) for r in args.rates.split(",")):
+                await run_rate(clients, callback, rate, args.seconds, indexes)
+            for client, reader in opened:
+                reader.cancel()
+                await client.conn.close()
+        finally:
+            for proc in (connector, emulator):
+                proc.terminate()
+                proc.wait(10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
