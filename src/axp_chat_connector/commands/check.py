@@ -102,7 +102,7 @@ def report(settings: Settings, results: list[Result], out: TextIO) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_or_report(sys.stdout)
+    settings = settings_or_report(sys.stdout)  # the whole report goes to stdout
     if settings is None:
         print("checks:\n  FAIL  settings: see above\nsome checks failed")
         return EXIT_BAD_SETTINGS

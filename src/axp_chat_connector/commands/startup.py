@@ -13,11 +13,11 @@ EXIT_FAILED = 1
 EXIT_BAD_SETTINGS = 2
 
 
-def settings_or_report(out: TextIO = sys.stderr) -> Settings | None:
-    """The settings, or None after writing every problem to `out`."""
+def settings_or_report(out: TextIO | None = None) -> Settings | None:
+    """The settings, or None after writing every problem to `out` (default: stderr)."""
     configure_logging("console", level="WARNING")
     try:
         return load_settings()
     except SettingsError as exc:
-        print(f"error: {exc}", file=out)
+        print(f"error: {exc}", file=out or sys.stderr)
         return None

@@ -172,7 +172,7 @@ async def test_endless_503_fails_with_unavailable_after_the_deadline(
 async def test_slow_answers_time_out_and_fail_within_the_deadline(
     emulator: Emulator, traffic: Traffic
 ) -> None:
-    await emulator.faults(latency=[{"operation": "getDigitalSession", "ms": 2000}])
+    await emulator.faults(latency=[{"operation": "getDigitalSession", "ms": 700}])
     settings = connector_settings(emulator, axp_attempt_timeout=0.2, axp_retry_deadline=1.0)
     async with axp_client(settings, traffic) as axp:
         start = time.monotonic()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from axp_chat_connector.cli import main
 from axp_chat_connector.commands.check import checks, report
 from axp_chat_connector.commands.provision import provision
 from axp_chat_connector.config import Settings
@@ -88,12 +89,12 @@ async def test_check_command_exits_0_when_all_is_well(emulator: Emulator, tmp_pa
         assert secret not in out
 
 
-async def test_check_command_fails_clearly_with_a_wrong_client_secret(
-    emulator: Emulator, tmp_path: Path
+async def test_check_fails_clearly_with_a_wrong_client_secret(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = env_for(emulator.base, AXP_CHAT_AXP_CLIENT_SECRET="a-wrong-client-secret")
-    code, out = await cli(tmp_path, env, "check")
-    assert code == 1, out
+    settings = connector_settings(emulator, axp_client_secret="a-wrong-client-secret")
+    assert not report(settings, await checks(settings), sys.stdout)
+    out = capsys.readouterr().out
     assert "FAIL  token: AxpAuthError" in out
     assert "a-wrong-client-secret" not in out
 
@@ -114,9 +115,18 @@ async def test_provision_reports_an_unreachable_axp(capsys: pytest.CaptureFixtur
     assert "error: AxpUnavailable" in capsys.readouterr().out
 
 
-async def test_provision_command_names_each_bad_setting(tmp_path: Path) -> None:
-    env = env_for("http://127.0.0.1:1", AXP_CHAT_AXP_ACCOUNT_ID="ABC", AXP_CHAT_CALLBACK_SECRET="x")
-    code, out = await cli(tmp_path, env, "provision")
-    assert code == 2, out
+@pytest.mark.parametrize("command", ["check", "provision"])
+def test_commands_name_each_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    command: str,
+) -> None:  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    for name, value in env_for("http://127.0.0.1:1").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AXP_CHAT_AXP_ACCOUNT_ID", "ABC")
+    monkeypatch.setenv("AXP_CHAT_CALLBACK_SECRET", "x")
+    assert main([command]) == 2
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
     assert "AXP_CHAT_AXP_ACCOUNT_ID: expected exactly 6 letters" in out
     assert "AXP_CHAT_CALLBACK_SECRET: expected at least 32 characters" in out
