@@ -110,15 +110,20 @@ class Caller:
                 except (httpx.HTTPError, TimeoutError) as exc:
                     failure, reason = classify_error(exc), type(exc).__name__
                     log.info(
-                        "axp.call", attempt=attempt, status=None, error=reason,
+                        "axp.call",
+                        attempt=attempt,
+                        status=None,
+                        error=reason,
                         latency_ms=_ms(self._clock() - started),
-                    )  # fmt: skip
+                    )
                 else:
                     status = response.status_code
                     log.info(
-                        "axp.call", attempt=attempt, status=status,
+                        "axp.call",
+                        attempt=attempt,
+                        status=status,
                         latency_ms=_ms(self._clock() - started),
-                    )  # fmt: skip
+                    )
                     if status == 401:
                         if token_renewed:
                             raise auth_error(response, op.id)

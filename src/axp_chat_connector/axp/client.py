@@ -96,8 +96,9 @@ class AxpClient:
             trust_env=False,
         )
         self.tokens = TokenManager(settings, self._http, clock=clock)
-        self._caller = Caller(settings, self._http, self.tokens, clock=clock, sleep=sleep,
-                              backoff=backoff)  # fmt: skip
+        self._caller = Caller(
+            settings, self._http, self.tokens, clock=clock, sleep=sleep, backoff=backoff
+        )
 
     async def aclose(self) -> None:
         await self.tokens.aclose()

@@ -36,8 +36,11 @@ class Decision(enum.Enum):
 
 
 # Exceptions raised before any byte of the request left this process.
-_NOT_SENT_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout,
-                                                 httpx.PoolTimeout)  # fmt: skip
+_NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
 
 
 def classify_status(status: int) -> Failure | None:
