@@ -6,10 +6,14 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from types import NoneType, UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from pydantic import SecretStr
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from axp_chat_connector.config import FILE_SUFFIX, Settings, env_name
@@ -29,33 +33,50 @@ Docker and Kubernetes mount secrets; setting both is an error. A bad or missing 
 startup with one line per setting saying what is expected. `axp-chat-connector check` prints
 the settings with secrets masked.
 
+List settings are JSON, e.g. `AXP_CHAT_ALLOWED_ORIGINS='["https://www.acme.com"]'`.
+
 | variable | type | default | description |
 |---|---|---|---|
 """
 
 
 def _type(annotation: object) -> str:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        kinds = [_type(a) for a in args if a is not NoneType]
+        return " or ".join(kinds) + (" (optional)" if NoneType in args else "")
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in args)
+    if origin is list:
+        return f"JSON list of {_type(args[0])}" if args else "JSON list"
     if annotation is SecretStr:
         return "secret"
     return getattr(annotation, "__name__", str(annotation))
 
 
-def _default(value: object) -> str:
-    if value is PydanticUndefined:
+def _is_secret(annotation: object) -> bool:
+    return annotation is SecretStr or SecretStr in get_args(annotation)
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        return f"`{json.dumps(field.default_factory())}`"  # type: ignore[call-arg]
+    if field.default is PydanticUndefined:
         return "**required**"
-    return f"`{value}`"
+    if field.default is None:
+        return "(none)"
+    return f"`{field.default}`"
 
 
 def render() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
         variable = f"`{env_name(name)}`"
-        if field.annotation is SecretStr:
+        if _is_secret(field.annotation):
             variable += f" (or `{env_name(name)}{FILE_SUFFIX}`)"
         description = (field.description or "").replace("|", "\\|")
         rows.append(
-            f"| {variable} | {_type(field.annotation)} | {_default(field.default)} "
-            f"| {description} |"
+            f"| {variable} | {_type(field.annotation)} | {_default(field)} | {description} |"
         )
     return HEADER + "\n".join(rows) + "\n"
 

@@ -234,3 +234,14 @@ def test_for_emulator_reports_bad_overrides() -> None:
 def test_every_field_has_a_description() -> None:
     missing = [n for n, f in Settings.model_fields.items() if not f.description]
     assert missing == []
+
+
+def test_optional_secret_can_be_read_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret_file = tmp_path / "session_token_secret"
+    secret_file.write_text("a-session-token-secret-of-32-bytes-or-more", encoding="utf-8")
+    set_env(monkeypatch, AXP_CHAT_SESSION_TOKEN_SECRET_FILE=str(secret_file))
+    loaded = load_settings().session_token_secret
+    assert loaded is not None
+    assert loaded.get_secret_value() == "a-session-token-secret-of-32-bytes-or-more"
