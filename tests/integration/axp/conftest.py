@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +95,11 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-def traffic() -> Traffic:
-    return Traffic()
+def traffic() -> Iterator[Traffic]:
+    """Every request a test's clients send must be valid per Avaya's request schemas."""
+    seen = Traffic()
+    yield seen
+    assert seen.invalid == []
 
 
 def connector_settings(emulator: Emulator, **overrides: Any) -> Settings:
@@ -115,7 +118,6 @@ def axp_client(settings: Settings, traffic: Traffic, **kwargs: Any) -> AxpClient
 async def axp(emulator: Emulator, traffic: Traffic) -> AsyncIterator[AxpClient]:
     async with axp_client(connector_settings(emulator), traffic) as client:
         yield client
-    assert traffic.invalid == []
     assert traffic.requests
 
 

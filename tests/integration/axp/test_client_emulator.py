@@ -264,3 +264,13 @@ async def test_wrong_app_key_is_an_auth_error(emulator: Emulator, traffic: Traff
     async with axp_client(settings, traffic) as axp:
         with pytest.raises(AxpAuthError):
             await axp.get_session(str(uuid.uuid4()))
+
+
+async def test_request_check_catches_a_request_outside_avaya_spec(emulator: Emulator) -> None:
+    """The spec check the other tests rely on is not vacuous."""
+    own = Traffic()
+    async with axp_client(connector_settings(emulator), own) as axp:
+        with pytest.raises(AxpRejected):
+            await axp.get_session("not-a-uuid")
+    assert len(own.invalid) == 1
+    assert "not-a-uuid" in own.invalid[0]
