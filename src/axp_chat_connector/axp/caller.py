@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import structlog
 
+from axp_chat_connector.axp.metrics import AxpMetrics
 from axp_chat_connector.axp.operations import OPERATIONS
 from axp_chat_connector.axp.problems import auth_error, rejected
 from axp_chat_connector.axp.retry import (
@@ -56,8 +57,10 @@ class Caller:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff: Backoff | None = None,
+        metrics: AxpMetrics | None = None,
     ) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._http = http
         self._tokens = tokens
         self._clock = clock
@@ -70,6 +73,10 @@ class Caller:
         if self._settings.axp_send_app_key:
             headers["appkey"] = self._settings.axp_app_key.get_secret_value()
         return headers
+
+    def _record(self, operation: str, status: int | str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.attempt(operation, status, self._clock() - started)
 
     async def call(
         self,
@@ -109,6 +116,7 @@ class Caller:
                         )
                 except (httpx.HTTPError, TimeoutError) as exc:
                     failure, reason = classify_error(exc), type(exc).__name__
+                    self._record(op.id, reason, started)
                     log.info(
                         "axp.call",
                         attempt=attempt,
@@ -118,6 +126,7 @@ class Caller:
                     )
                 else:
                     status = response.status_code
+                    self._record(op.id, status, started)
                     log.info(
                         "axp.call",
                         attempt=attempt,

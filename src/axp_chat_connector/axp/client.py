@@ -19,9 +19,11 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import httpx
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ValidationError
 
 from axp_chat_connector.axp.caller import Caller, Sleep
+from axp_chat_connector.axp.metrics import AxpMetrics
 from axp_chat_connector.axp.models import (
     chat_in_gen,
     chat_out_gen,
@@ -77,7 +79,9 @@ class AxpClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff: Backoff | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
+        """`registry`: the app's Prometheus registry for `axp_chat_axp_call_seconds`."""
         self.settings = settings
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -97,7 +101,13 @@ class AxpClient:
         )
         self.tokens = TokenManager(settings, self._http, clock=clock)
         self._caller = Caller(
-            settings, self._http, self.tokens, clock=clock, sleep=sleep, backoff=backoff
+            settings,
+            self._http,
+            self.tokens,
+            clock=clock,
+            sleep=sleep,
+            backoff=backoff,
+            metrics=AxpMetrics(registry) if registry is not None else None,
         )
 
     async def aclose(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
 from axp_chat_connector.axp.client import AxpClient
@@ -480,3 +481,23 @@ async def test_logs_carry_no_token_secret_url_secret_or_message_text() -> None:
     for secret in ("tok-1", "tok-2", "emulator-client-secret", "emulator-app-key",
                    CALLBACK_SECRET, "my secret love letter", "hello"):  # fmt: skip
         assert secret not in text
+
+
+async def test_attempts_are_counted_by_operation_and_status_in_the_given_registry() -> None:
+    registry = CollectorRegistry()
+    axp = ScriptedAxp(ok_session, [problem(503), httpx.ReadTimeout("slow", request=REQUEST)])
+    clock = FakeClock()
+    async with AxpClient(
+        settings(), transport=axp.transport, clock=clock, sleep=FakeSleep(clock), registry=registry
+    ) as c:
+        await c.get_session(SESSION_ID)
+
+    def count(status: str) -> float | None:
+        return registry.get_sample_value(
+            "axp_chat_axp_call_seconds_count",
+            {"operation": "getDigitalSession", "status": status},
+        )
+
+    assert count("503") == 1
+    assert count("ReadTimeout") == 1
+    assert count("200") == 1
