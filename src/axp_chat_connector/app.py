@@ -8,7 +8,9 @@
 WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no middleware frames
 held by an idle socket); everything else, lifespan included, goes to the Starlette app:
 `/healthz`, `/readyz`, `/metrics`, the long-polling routes, then `extra_routes`. Long-polling
-answers carry CORS headers for the allowed origins.
+answers carry CORS headers for the allowed origins. `X-Forwarded-For`/`-Proto` from
+`trusted_proxies` are applied by the Starlette side only (`uvicorn_options` turns uvicorn's own
+proxy-header middleware off: it would hold a coroutine frame per idle WebSocket).
 
 Lifespan: the hooks are entered in order at startup (async context managers, or callables
 returning one, e.g. `contextlib.asynccontextmanager` functions), then `on_startup` callables
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
@@ -32,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
@@ -71,11 +75,23 @@ class ConnectorApp:
         self.metrics = metrics
         self.limits = limits
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Hand the scope on without a coroutine frame of our own (an idle socket holds none)."""
         if scope["type"] == "websocket" and scope["path"] == scope.get("root_path", "") + WS_PATH:
-            await self.websocket(scope, receive, send)
-        else:
-            await self.starlette(scope, receive, send)
+            return self.websocket(scope, receive, send)
+        return self.starlette(scope, receive, send)
+
+
+def _mark_coroutine_function(function: Callable[..., Any]) -> None:
+    """Let servers that inspect the app (uvicorn's `interface="auto"`) see an ASGI 3 callable."""
+    mark = getattr(inspect, "markcoroutinefunction", None)  # Python 3.12+
+    if mark is not None:
+        mark(function)
+    else:
+        function._is_coroutine = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
+
+
+_mark_coroutine_function(ConnectorApp.__call__)
 
 
 def create_app(
@@ -89,6 +105,7 @@ def create_app(
     on_startup: Sequence[Callback] = (),
     on_shutdown: Sequence[Callback] = (),
     metrics: Metrics | None = None,
+    trusted_proxies: str = "127.0.0.1",
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
@@ -130,13 +147,14 @@ def create_app(
             *extra_routes,
         ],
         middleware=[
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type"],
                 max_age=600,
-            )
+            ),
         ],
         lifespan=run,
     )

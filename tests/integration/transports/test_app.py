@@ -8,14 +8,18 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 import pytest
+import uvicorn
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from websockets.exceptions import InvalidStatus
 
+from axp_chat_connector.app import create_app
+from axp_chat_connector.bus.local import LocalBus
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.transports.limits import TransportLimits, uvicorn_options
 from tests.integration.transports.conftest import eventually, login, open_ws, recv, running
+from tests.integration.transports.fakes import FakeService
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -135,3 +139,25 @@ def test_limits_are_checked_and_origins_normalised() -> None:
     assert TransportLimits(allowed_origins=frozenset({"*"})).origin_allowed("https://x")
     with pytest.raises(ValueError, match="poll_default_wait"):
         TransportLimits(poll_default_wait=40)
+
+
+def test_uvicorn_sees_an_asgi3_app_without_being_told() -> None:
+    app = create_app(service=FakeService(LocalBus()), bus=LocalBus())
+    config = uvicorn.Config(app)
+    config.load()
+    assert config.interface == "asgi3"
+
+
+async def test_forwarded_client_addresses_are_trusted_from_trusted_proxies_only() -> None:
+    async def whoami(request: Request) -> Response:
+        return PlainTextResponse(request.client.host if request.client else "")
+
+    route = Route("/whoami", whoami)
+    async with running(extra_routes=[route]) as env, httpx.AsyncClient(base_url=env.url) as http:
+        forwarded = {"X-Forwarded-For": "203.0.113.7"}
+        assert (await http.get("/whoami", headers=forwarded)).text == "203.0.113.7"
+    async with (
+        running(extra_routes=[route], trusted_proxies="10.0.0.1") as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        assert (await http.get("/whoami", headers=forwarded)).text == "127.0.0.1"
