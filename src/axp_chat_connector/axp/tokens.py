@@ -4,8 +4,9 @@
 * Renewed once 80 % of `expires_in` has passed. Until shortly before it expires (90 %, at most
   30 s early), callers keep using it while one renewal runs in the background, so a slow or
   failing token endpoint does not stall calls that still hold a valid token.
-* After a failed token request the manager waits (exponential backoff) before the next one;
-  callers in that window get the last error at once instead of hammering the endpoint.
+* After a failed token request the manager waits (exponential backoff, at least any
+  `Retry-After`) before the next one; callers in that window get the last error at once
+  instead of hammering the endpoint.
 * `invalidate(token)` drops a token AXP refused (a 401 from a Digital API); the next `get()`
   fetches a new one. Concurrent 401s for the same token cause one renewal.
 
@@ -28,7 +29,7 @@ from pydantic import ValidationError
 
 from axp_chat_connector.axp.models import auth_in_gen
 from axp_chat_connector.axp.problems import auth_error
-from axp_chat_connector.axp.retry import Backoff
+from axp_chat_connector.axp.retry import Backoff, retry_after
 from axp_chat_connector.config import Settings
 from axp_chat_connector.errors import AxpAuthError, AxpUnavailable
 
@@ -63,6 +64,7 @@ class TokenManager:
         self._failures = 0
         self._retry_at = 0.0
         self._last_error: AxpAuthError | AxpUnavailable | None = None
+        self._retry_after = 0.0  # seconds the endpoint asked us to wait (429/503 Retry-After)
         self.requests = 0  # token requests sent, for `check` and tests
 
     async def get(self) -> str:
@@ -114,7 +116,7 @@ class TokenManager:
             token = await self._request()
         except (AxpAuthError, AxpUnavailable) as exc:
             self._failures += 1
-            delay = self._backoff.delay(self._failures)
+            delay = max(self._backoff.delay(self._failures), self._retry_after)
             self._retry_at = self._clock() + delay
             self._last_error = exc
             _log.warning(
@@ -138,6 +140,7 @@ class TokenManager:
             "client_secret": settings.axp_client_secret.get_secret_value(),
         }
         self.requests += 1
+        self._retry_after = 0.0
         started = self._clock()
         try:
             async with asyncio.timeout(settings.axp_attempt_timeout):
@@ -155,6 +158,7 @@ class TokenManager:
         if status in (400, 401, 403):
             raise auth_error(response, "the token request (check client id, secret and app key)")
         if status != 200:
+            self._retry_after = retry_after(response.headers.get("retry-after")) or 0.0
             raise AxpUnavailable(f"AXP token endpoint answered {status}")
         try:
             body = auth_in_gen.GenerateTokenResponse.model_validate_json(response.content)

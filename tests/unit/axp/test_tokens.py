@@ -208,3 +208,21 @@ async def test_token_is_given_up_shortly_before_axp_expires_it() -> None:
         await tokens.get()
         clock.now += 91  # past 90 %: a call would arrive at AXP with a token about to die
         assert await tokens.get() == "tok-2"
+
+
+async def test_throttled_token_endpoint_is_asked_again_only_after_retry_after() -> None:
+    clock = FakeClock()
+    throttled = problem(429, "Too Many Requests")
+    throttled.headers["retry-after"] = "30"
+    endpoint = TokenEndpoint(throttled)
+    tokens, http = manager(endpoint, clock)
+    async with http:
+        with pytest.raises(AxpUnavailable, match="429"):
+            await tokens.get()
+        assert 29 < tokens.retry_in <= 30
+        clock.now += 29
+        with pytest.raises(AxpUnavailable):
+            await tokens.get()
+        assert len(endpoint.requests) == 1
+        clock.now += 1.5
+        assert await tokens.get() == "tok-2"
