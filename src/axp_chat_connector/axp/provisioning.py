@@ -123,8 +123,11 @@ def mask_url(url: str, public_url: str) -> str:
 
 
 def _ours(sub: Existing, wanted: Wanted) -> bool:
-    return sub.channel_provider_id == wanted.channel_provider_id and sub.callback_url.startswith(
-        wanted.public_url.rstrip("/") + "/"
+    """Ours to change: our provider, under our public URL, and an id to address it by."""
+    return (
+        sub.subscription_id is not None
+        and sub.channel_provider_id == wanted.channel_provider_id
+        and sub.callback_url.startswith(wanted.public_url.rstrip("/") + "/")
     )
 
 

@@ -87,6 +87,12 @@ def test_foreign_subscriptions_are_never_touched() -> None:
     assert [a.step for a in prune(p).actions[1:]] == [Step.FOREIGN] * 4
 
 
+def test_subscription_without_id_is_left_alone() -> None:
+    nameless = Existing(None, "axp-chat-connector", OURS, ("TYPING",))
+    p = plan([nameless], WANTED)
+    assert [a.step for a in p.actions] == [Step.CREATE, Step.FOREIGN]
+
+
 def test_other_callback_url_of_ours_is_stale_and_deleted_only_when_pruning() -> None:
     old = sub(OLD)
     p = plan([old], WANTED)
