@@ -239,6 +239,10 @@ class Settings(BaseSettings):
     axp_max_connections: int = Field(
         100, ge=1, description="Most simultaneous connections to AXP (pooled, keep-alive)."
     )
+    axp_proxy_url: str | None = Field(
+        None,
+        description="HTTP(S) proxy for calls to AXP, e.g. `http://proxy:3128` (none: direct).",
+    )
 
     # -- the connector's own parts ------------------------------------------------------------
     store_url: str = Field(

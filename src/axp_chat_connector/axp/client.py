@@ -97,7 +97,8 @@ class AxpClient:
             ),
             event_hooks=dict(event_hooks or {}),
             follow_redirects=False,
-            trust_env=False,
+            trust_env=False,  # no proxy from the environment: only `axp_proxy_url`
+            proxy=settings.axp_proxy_url,
         )
         self.tokens = TokenManager(settings, self._http, clock=clock)
         self._caller = Caller(

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from axp_chat_connector.axp.client import AxpClient
+from axp_chat_connector.config import Settings
 from axp_chat_connector.errors import (
     AxpAuthError,
     AxpNotFound,
@@ -16,9 +17,10 @@ from axp_chat_connector.errors import (
     AxpRejected,
     AxpUnavailable,
 )
-from tests.servers import TIME_SCALE
+from tests.servers import TIME_SCALE, free_port
 
 from .conftest import (
+    FAST,
     Emulator,
     Traffic,
     axp_client,
@@ -274,3 +276,15 @@ async def test_request_check_catches_a_request_outside_avaya_spec(emulator: Emul
             await axp.get_session("not-a-uuid")
     assert len(own.invalid) == 1
     assert "not-a-uuid" in own.invalid[0]
+
+
+async def test_calls_go_through_the_configured_proxy(emulator: Emulator, traffic: Traffic) -> None:
+    """AXP's address is closed; only the proxy (the emulator, which serves absolute-form
+    requests) can answer."""
+    settings = Settings.for_emulator(
+        f"http://127.0.0.1:{free_port()}", axp_proxy_url=emulator.base, **FAST
+    )
+    async with axp_client(settings, traffic) as axp:
+        with pytest.raises(AxpNotFound):
+            await axp.get_session(str(uuid.uuid4()))
+    assert traffic.token_requests == 1
