@@ -78,8 +78,10 @@ class TokenManager:
                 self._start()  # renew in the background; this token is still good
             return token.value
         if not self._may_request(now):
-            assert self._last_error is not None
-            raise self._last_error
+            last = self._last_error
+            assert last is not None
+            # a fresh exception each time: re-raising one object grows its traceback forever
+            raise type(last)(last.message, detail=last.detail)
         # shield: a caller that is cancelled does not cancel the request the others wait on
         fresh = await asyncio.shield(self._start())
         return fresh.value
