@@ -14,8 +14,8 @@ proxy-header middleware off: it would hold a coroutine frame per idle WebSocket)
 
 Lifespan: the hooks are entered in order at startup (async context managers, or callables
 returning one, e.g. `contextlib.asynccontextmanager` functions), then `on_startup` callables
-run and the hub's re-check starts; at shutdown the hub stops, `on_shutdown` callables run, and
-the hooks exit in reverse order.
+run, and the hub's re-check and the WebSocket watchdog start; at shutdown these stop, the
+`on_shutdown` callables run, and the hooks exit in reverse order.
 """
 
 from __future__ import annotations
@@ -135,6 +135,8 @@ def create_app(
             stack.push_async_callback(_run_all, on_shutdown)
             hub.start()
             stack.push_async_callback(hub.stop)
+            websocket.start()
+            stack.push_async_callback(websocket.stop)
             yield
 
     origins = sorted(limits.allowed_origins) or ["*"]

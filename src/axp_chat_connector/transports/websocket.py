@@ -19,13 +19,17 @@ A connection:
   sends an `error` frame with code `gap` and `seq` = the oldest kept, without `re`, and goes on
   from there: the client sees the seq jump, resumes, and gets the `gap` answer and `history`;
 - a write that waits more than `slow_consumer_seconds` for the client to drain its socket drops
-  the connection (the events stay in the log; nothing is queued for it).
+  the connection (the events stay in the log; nothing is queued for it). Writes carry no timer
+  of their own: a watchdog task (`start`/`stop`, run by the app's lifespan) looks at the
+  connections in a write every `slow_consumer_seconds / 2`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import time
 from typing import Any
 
 import structlog
@@ -66,6 +70,33 @@ class WebSocketHandler:
         self.limits = limits
         self.metrics = metrics
         self.connections = 0
+        self.writing: set[Connection] = set()
+        """Connections in a write now (the watchdog's round)."""
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = spawn(self._watch(), name="ws.watchdog")
+
+    async def stop(self) -> None:
+        task, self._watchdog = self._watchdog, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def drop_slow_consumers(self) -> int:
+        """Drop the connections whose current write began over `slow_consumer_seconds` ago."""
+        too_old = time.monotonic() - self.limits.slow_consumer_seconds
+        slow = [conn for conn in self.writing if conn.since < too_old]
+        for conn in slow:
+            conn.stall()
+        return len(slow)
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.slow_consumer_seconds / 2)
+            self.drop_slow_consumers()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -80,7 +111,7 @@ class WebSocketHandler:
         self.metrics.ws_connections.inc()
         deadline = asyncio.get_running_loop().time() + self.limits.bind_timeout
         try:
-            while True:
+            while not conn.closed:
                 if conn.session_id is None:
                     try:
                         async with asyncio.timeout_at(deadline):
@@ -127,6 +158,7 @@ class WebSocketHandler:
             return await conn.write(encode(frame))
         conn.strikes = 0
         answer: Answer | None = None
+        conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
             admit(Binding.UNBOUND if conn.session_id is None else Binding.BOUND, command.type)
             answer = await self.service.execute(command, session_id=conn.session_id)
@@ -136,6 +168,8 @@ class WebSocketHandler:
         except Exception:  # a bug in the service: answer, log, keep the connection
             _log.exception("ws.command_failed", command=command.type.value)
             frame = error(ConnectorError(), command.id)
+        finally:
+            conn.busy = False
         self.metrics.command(command.type.value, frame)
         if frame:
             if not await conn.write(encode(frame)):
@@ -183,13 +217,15 @@ class Connection:
     __slots__ = (
         "again",
         "bucket",
+        "busy",
         "closed",
         "cursor",
         "handler",
         "pending",
-        "pumping",
+        "pump",
         "send",
         "session_id",
+        "since",
         "stalled",
         "strikes",
         "target",
@@ -204,14 +240,19 @@ class Connection:
         self.cursor = 0
         self.target = 0
         """The highest seq the bus announced that may not have been read yet."""
-        self.pumping = False
+        self.pump: asyncio.Task[None] | None = None
+        """The running pump, if any."""
         self.again = False
         self.closed = False
         self.stalled = False
+        self.busy = False
+        """The handler is running a command (never cancelled then: it stops at its next write)."""
         self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
         self.strikes = 0
         self.pending: list[str] | None = None
         self.task: asyncio.Task[Any] | None = None
+        self.since = 0.0
+        """When the write in progress began (`time.monotonic()`)."""
 
     # -- hub member -----------------------------------------------------------------------
 
@@ -234,11 +275,10 @@ class Connection:
         self.kick()
 
     def kick(self) -> None:
-        if self.pumping:
+        if self.pump is not None:
             self.again = True
         else:
-            self.pumping = True
-            spawn(self._pump(), name="ws.pump")
+            self.pump = spawn(self._pump(), name="ws.pump")
 
     # -- pump -----------------------------------------------------------------------------
 
@@ -261,7 +301,7 @@ class Connection:
                 if not self.again:
                     return
         finally:
-            self.pumping = False
+            self.pump = None
 
     async def _drain(self) -> bool:
         """Write every logged event after the cursor; False when the connection is over."""
@@ -274,7 +314,10 @@ class Connection:
             try:
                 events = await handler.service.events_after(session_id, self.cursor, limit)
             except Gap as exc:
-                if exc.oldest_seq - 1 <= self.cursor or not await self.write(encode(error(exc))):
+                if exc.oldest_seq - 1 <= self.cursor:  # nothing to skip: the log disagrees
+                    _log.warning("ws.gap_without_skip", session_id=session_id, seq=exc.oldest_seq)
+                    return True
+                if not await self.write(encode(error(exc))):
                     return False
                 self.cursor = exc.oldest_seq - 1
                 continue
@@ -299,16 +342,17 @@ class Connection:
         """Send one text frame; False when the connection is closed or too slow."""
         if self.closed:
             return False
+        writing = self.handler.writing
+        self.since = time.monotonic()
+        writing.add(self)
         try:
-            async with asyncio.timeout(self.handler.limits.slow_consumer_seconds):
-                await self.send({"type": "websocket.send", "text": text})
-        except TimeoutError:
-            self._stall()
-            return False
+            await self.send({"type": "websocket.send", "text": text})
         except (OSError, RuntimeError):  # the client left, or a close was already sent
             self.closed = True
             return False
-        return True
+        finally:
+            writing.discard(self)
+        return not self.stalled
 
     async def close(self, code: int) -> None:
         if self.closed:
@@ -320,10 +364,15 @@ class Connection:
         except (TimeoutError, OSError, RuntimeError):
             pass
 
-    def _stall(self) -> None:
+    def stall(self) -> None:
+        """Give up on a client that does not read: stop its pump and its handler."""
+        if self.stalled:
+            return
         _log.info("ws.slow_consumer", session_id=self.session_id)
         self.closed = True
         self.stalled = True
+        if self.pump is not None and self.pump is not asyncio.current_task():
+            self.pump.cancel()
         task = self.task
-        if task is not None and task is not asyncio.current_task():
+        if task is not None and not self.busy and task is not asyncio.current_task():
             task.cancel()
