@@ -16,7 +16,7 @@ from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.config import Settings
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
-from tests.openapi_check import _mock_request, openapi
+from tests.openapi_check import mock_request, openapi
 from tests.servers import TIME_SCALE, serve_app
 
 # Short budgets so failure paths end fast; generous enough for a loaded machine.
@@ -42,7 +42,7 @@ class Traffic:
     async def on_request(self, request: httpx.Request) -> None:
         self.requests.append(request)
         try:
-            name, mock = _mock_request(request)
+            name, mock = mock_request(request)
             openapi(name).validate_request(mock)
         except Exception as exc:  # recorded, asserted empty at teardown
             self.invalid.append(f"{request.method} {request.url.path}: {exc!r}")
