@@ -51,23 +51,32 @@ async def serve_app(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]
         await asyncio.wait_for(task, 10 * TIME_SCALE)
 
 
+LOG_DIR = ROOT / "test-artifacts" / "logs"
+
+
 @contextlib.contextmanager
 def spawn(
     args: Sequence[str], ready_url: str, *, env: dict[str, str] | None = None, timeout: float = 20
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `python -m axp_chat_connector.cli ARGS` and wait until `ready_url` answers 2xx."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "axp_chat_connector.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    """Start `python -m axp_chat_connector.cli ARGS` and wait until `ready_url` answers 2xx.
+
+    The child's output goes to a file under test-artifacts/logs (never to an unread pipe,
+    which would block a chatty child once the pipe buffer is full)."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{args[0]}-{os.getpid()}-{time.monotonic_ns()}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "axp_chat_connector.cli", *args],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + timeout * TIME_SCALE
         while True:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
+                err = log_path.read_text(errors="replace")
                 raise RuntimeError(f"{args[0]} exited with {proc.returncode}: {err[-2000:]}")
             try:
                 if httpx.get(ready_url, timeout=1).is_success:
@@ -75,7 +84,7 @@ def spawn(
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{ready_url} not ready within {timeout} s")
+                raise TimeoutError(f"{ready_url} not ready within {timeout} s (log: {log_path})")
             time.sleep(_POLL_INTERVAL)
         yield proc
     finally:
@@ -85,5 +94,3 @@ def spawn(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr:
-            proc.stderr.close()

@@ -102,12 +102,15 @@ class SessionCore:
         session_id: str,
         edit: Callable[[SessionRecord], Awaitable[SessionRecord | None] | SessionRecord | None],
         *,
+        loaded: tuple[SessionRecord, int] | None = None,
         attempts: int = 8,
     ) -> SessionRecord | None:
         """Read-modify-write with compare-and-set; `edit` returns the new record or None (no
-        change). Retried on a conflict with another writer (another instance, a webhook)."""
+        change). Retried on a conflict with another writer (another instance, a webhook).
+        `loaded` is a (record, version) just read, to save the first read."""
         for _ in range(attempts):
-            record, version = await self.load(session_id)
+            record, version = loaded or await self.load(session_id)
+            loaded = None
             result = edit(record)
             updated = await result if isinstance(result, Awaitable) else result
             if updated is None:

@@ -19,7 +19,6 @@ from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy, ParticipantType
 from axp_chat_connector.sessions import ordering
 from axp_chat_connector.sessions.core import (
-    CHAT_IDLE,
     CHAT_IDLE_WARNING,
     MESSAGE_HOLD,
     SessionCore,
@@ -150,7 +149,9 @@ class Inbound:
         event = parse_webhook_event(body)
         if isinstance(event, UnknownEvent):
             return
-        record, _ = await self.core.load(session_id)
+        first = await self.core.load(session_id)
+        record = first[0]
+        loaded: tuple[SessionRecord, int] | None = first
         if record.chat is ChatState.STARTING:
             await self._park_until_open(session_id, event, body)
             return
@@ -162,7 +163,8 @@ class Inbound:
             match decision:
                 case Emit(event=out) if is_message:
                     emitted_message = True
-                    await self._offer(session_id, mapped, out)
+                    await self._offer(session_id, mapped, out, loaded)
+                    loaded = None
                     if body.get("senderParticipantType") in _CC_TYPES:
                         await self._arm_chat_idle(session_id)
                 case Emit(event=out):
@@ -181,15 +183,18 @@ class Inbound:
                 case SettleOutbox(provider_message_id=pmid, index=index, message_id=message_id):
                     emitted_message = True
                     echo = self.echo(record, pmid, body.get("body") or {}, index, message_id)
-                    await self.settle(session_id, pmid, index, echo)
+                    await self.settle(session_id, pmid, index, echo, dialog_id=mapped.dialog_id)
                 case ConfirmStart():
                     pass  # `start` finds its dialog itself (List Engagements after a lost answer)
                 case Park():
                     await self._park_until_open(session_id, event, body)
                     return
         if is_message and not emitted_message and mapped.index is not None:
-            await self._offer(session_id, mapped, None)  # a customer message: advance the hold
-        await self._view(session_id, mapped)
+            # a customer message: advance the hold
+            await self._offer(session_id, mapped, None, loaded)
+            loaded = None
+        if record.with_view(mapped.chat) != record:
+            await self._view(session_id, mapped)
         await self.core.append(session_id, pending)
 
     async def _park_until_open(
@@ -231,21 +236,38 @@ class Inbound:
             await self.core.close_chat(session_id, ended)
 
     async def _arm_chat_idle(self, session_id: str) -> None:
+        """(Re)start the chat inactivity clock: one timer, the warning; the sweeper sets the
+        end when the warning fires, and a customer send clears both."""
         config, now = self.core.config, self.core.clock()
-        store = self.core.store
-        await store.set_deadline(
+        await self.core.store.set_deadline(
             session_id, CHAT_IDLE_WARNING, now + config.chat_idle_timeout - config.idle_warning
         )
-        await store.set_deadline(session_id, CHAT_IDLE, now + config.chat_idle_timeout)
 
     # -- the messageIndex hold -------------------------------------------------------------
-    async def _offer(self, session_id: str, mapped: Mapped, item: dict[str, Any] | None) -> None:
-        await self.offer(session_id, mapped.dialog_id, mapped.index, item)
+    async def _offer(
+        self,
+        session_id: str,
+        mapped: Mapped,
+        item: dict[str, Any] | None,
+        loaded: tuple[SessionRecord, int] | None,
+    ) -> None:
+        await self.offer(session_id, mapped.dialog_id, mapped.index, item, loaded=loaded)
 
     async def offer(
-        self, session_id: str, dialog_id: str | None, index: int | None, item: dict[str, Any] | None
+        self,
+        session_id: str,
+        dialog_id: str | None,
+        index: int | None,
+        item: dict[str, Any] | None,
+        *,
+        loaded: tuple[SessionRecord, int] | None = None,
+        settling: str | None = None,
     ) -> None:
-        """Pass a message (or None: an index with nothing to show) through the dialog's hold."""
+        """Pass a message (or None: an index with nothing to show) through the dialog's hold.
+
+        `settling`: the `providerMessageId` of the send this echo settles; it leaves the
+        session's outbox in the same write, so AXP's callback for it sees it either still
+        pending (and leaves it to us) or settled with its index already through the hold."""
         window = timedelta(seconds=self.core.config.hold_window)
         now = self.core.now()
         released: list[dict[str, Any] | None] = []
@@ -253,16 +275,21 @@ class Inbound:
 
         def edit(current: SessionRecord) -> SessionRecord | None:
             nonlocal released, deadline
+            outbox = current.outbox
+            if settling is not None and settling in outbox:
+                outbox = {k: v for k, v in outbox.items() if k != settling}
             if dialog_id is not None and current.dialog_id not in (None, dialog_id):
                 released, deadline = [item], None  # an older dialog: no order to keep
-                return None
+                return None if outbox is current.outbox else replace(current, outbox=outbox)
             out: ordering.Released[dict[str, Any] | None] = ordering.offer(
                 current.hold, index, item, now, window
             )
             released, deadline = list(out.items), out.deadline
-            return replace(current, hold=out.hold)
+            if index is None and out.hold == current.hold and outbox is current.outbox:
+                return None  # nothing to remember: no write
+            return replace(current, hold=out.hold, outbox=outbox)
 
-        await self.core.change(session_id, edit)
+        await self.core.change(session_id, edit, loaded=loaded)
         await self.core.append(session_id, [m for m in released if m is not None])
         if deadline is not None:
             await self.core.store.set_deadline(session_id, MESSAGE_HOLD, deadline.timestamp())
@@ -319,6 +346,8 @@ class Inbound:
         provider_message_id: str,
         index: int | None,
         outcome: dict[str, Any],
+        *,
+        dialog_id: str | None = None,
     ) -> bool:
         """Echo (or fail) a send exactly once; False when it was settled already."""
         store = self.core.store
@@ -327,18 +356,18 @@ class Inbound:
         ):
             return False
 
+        if outcome.get("type") == "message":
+            await self.offer(session_id, dialog_id, index, outcome, settling=provider_message_id)
+            return True
+
         def drop(current: SessionRecord) -> SessionRecord | None:
             if provider_message_id not in current.outbox:
                 return None
             rest = {k: v for k, v in current.outbox.items() if k != provider_message_id}
             return replace(current, outbox=rest)
 
-        record = await self.core.change(session_id, drop)
-        dialog_id = record.dialog_id if record is not None else None
-        if outcome.get("type") == "message":
-            await self.offer(session_id, dialog_id, index, outcome)
-        else:
-            await self.core.append(session_id, [outcome])
+        await self.core.change(session_id, drop)
+        await self.core.append(session_id, [outcome])
         return True
 
     def history_message(

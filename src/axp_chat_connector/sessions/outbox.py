@@ -114,7 +114,9 @@ class OutboxWorker:
         echo = self.inbound.echo(
             record, pmid, payload["body"], answer.messageIndex, answer.messageId
         )
-        await self.inbound.settle(item.session_id, pmid, answer.messageIndex, echo)
+        await self.inbound.settle(
+            item.session_id, pmid, answer.messageIndex, echo, dialog_id=payload["dialogId"]
+        )
         await store.outbox_done(pmid)
         _log.info("outbox.delivered", session_id=item.session_id, attempts=item.attempts + 1)
 
@@ -150,7 +152,13 @@ class OutboxWorker:
                 echo = self.inbound.echo(
                     record, item.item_id, payload["body"], message.messageIndex, message.messageId
                 )
-                await self.inbound.settle(item.session_id, item.item_id, message.messageIndex, echo)
+                await self.inbound.settle(
+                    item.session_id,
+                    item.item_id,
+                    message.messageIndex,
+                    echo,
+                    dialog_id=payload["dialogId"],
+                )
                 await self.core.store.outbox_done(item.item_id)
                 return True
         return False

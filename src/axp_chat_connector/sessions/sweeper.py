@@ -23,7 +23,7 @@ from axp_chat_connector.sessions.core import (
     TOKEN_RENEW,
     SessionCore,
 )
-from axp_chat_connector.sessions.lifecycle import SessionState
+from axp_chat_connector.sessions.lifecycle import ChatState, SessionState
 from axp_chat_connector.sessions.service import SessionService
 from axp_chat_connector.store.base import Deadline
 
@@ -67,7 +67,12 @@ class Sweeper:
         session_id, kind = deadline.session_id, deadline.kind
         match kind:
             case "chat_idle_warning":
-                ends_at = self.core.now() + timedelta(seconds=self.core.config.idle_warning)
+                record, _ = await self.core.load(session_id)
+                if record.chat is not ChatState.OPEN:
+                    return
+                warning = self.core.config.idle_warning
+                ends_at = self.core.now() + timedelta(seconds=warning)
+                await self.core.store.set_deadline(session_id, CHAT_IDLE, ends_at.timestamp())
                 await self.core.append(
                     session_id, [events.chat_idle(self.core.now(), ends_at=ends_at)]
                 )
