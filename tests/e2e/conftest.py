@@ -15,9 +15,6 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 import pytest_asyncio
-from starlette.applications import Starlette
-from starlette.routing import Mount
-from starlette.staticfiles import StaticFiles
 
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
@@ -88,21 +85,10 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def with_console(app: Starlette) -> Starlette:
-    """The emulator app serving the agent console at /emulator/ — unless it does so already."""
-    mounted = any(
-        isinstance(route, Mount) and route.path.rstrip("/") == "/emulator"
-        for route in app.router.routes
-    )
-    if not mounted:
-        console = StaticFiles(directory=WEB / "console", html=True)
-        app.router.routes.append(Mount("/emulator", app=console, name="console"))
-    return app
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def emulator_url() -> AsyncIterator[str]:
-    """The emulator (default settings, no webhooks) with the console, on a free loopback port."""
-    app = with_console(create_app(EmulatorSettings(allow_http_callbacks=True)))
+    """The emulator (default settings, no webhooks; it serves the console at /emulator/) on a
+    free loopback port."""
+    app = create_app(EmulatorSettings(allow_http_callbacks=True))
     async with serve_app(app) as base:
         yield base
