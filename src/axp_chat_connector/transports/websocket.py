@@ -15,6 +15,7 @@ A connection:
 - once bound, joins the hub and pumps: when woken, a short-lived task reads the event log after
   the connection's cursor and writes each event once, in seq order (at most one pump per
   connection at a time; a wake during a pump makes it read again);
+- after a `session.ended` event, closes with 4409;
 - if the log no longer holds the events after its cursor (`Gap`: the client fell far behind),
   sends an `error` frame with code `gap` and `seq` = the oldest kept, without `re`, and goes on
   from there: the client sees the seq jump, resumes, and gets the `gap` answer and `history`;
@@ -36,9 +37,17 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from axp_chat_connector.background import spawn
-from axp_chat_connector.errors import BadRequest, ConnectorError, Gap, RateLimited, TooLarge
+from axp_chat_connector.errors import (
+    BadRequest,
+    ConnectorError,
+    Gap,
+    NotFound,
+    RateLimited,
+    TooLarge,
+)
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import InvalidFrame, encode, error, parse_command
+from axp_chat_connector.protocol.codes import EventType
 from axp_chat_connector.sessions.lifecycle import Binding, admit
 from axp_chat_connector.sessions.service import Answer, Bound
 from axp_chat_connector.transports.hub import Hub
@@ -48,6 +57,8 @@ from axp_chat_connector.transports.service import ClientService
 _log = structlog.get_logger(__name__)
 
 CLOSE_BIND_TIMEOUT = 4408
+CLOSE_SESSION_ENDED = NotFound.close_code
+SESSION_ENDED = EventType.SESSION_ENDED.value
 CLOSE_TOO_LARGE = TooLarge.close_code
 CLOSE_RATE_LIMITED = RateLimited.close_code
 
@@ -333,6 +344,9 @@ class Connection:
                 self.cursor = seq
                 metrics.ws_events.inc()
                 metrics.delivered(session_id, seq)
+                if event["type"] == SESSION_ENDED:
+                    await self.close(CLOSE_SESSION_ENDED)
+                    return False
             if len(events) < limit:
                 return True
 

@@ -328,3 +328,15 @@ async def _slow_and_calm(limits: TransportLimits) -> None:
             assert got == list(range(1, last + 1))
         finally:
             slow.transport.abort()
+
+
+async def test_every_connection_closes_4409_after_the_session_ended_event() -> None:
+    async with running() as env, open_ws(env.ws_url) as a, open_ws(env.ws_url) as b:
+        session = (await login(a))["sessionId"]
+        await call(b, {"type": "resume", "id": "r", "token": f"tok-{session}", "after": 0})
+        await eventually(lambda: env.service.live(session) == 2)
+        await env.service.append(session, "session.ended", reason="USER_INACTIVE")
+        for ws in (a, b):
+            assert (await recv(ws))["type"] == "session.ended"
+            assert await closed_with(ws) == 4409
+        await eventually(lambda: env.service.live(session) == 0)
