@@ -28,6 +28,7 @@ from axp_chat_connector.axp.provisioning import ensure_subscriptions
 from axp_chat_connector.bus import open_bus
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
+from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.sessions.core import ServiceConfig, SessionCore
 from axp_chat_connector.sessions.identity import IdTokenPolicy
 from axp_chat_connector.sessions.outbox import OutboxWorker
@@ -35,6 +36,7 @@ from axp_chat_connector.sessions.service import SessionService
 from axp_chat_connector.sessions.sweeper import Sweeper
 from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.transports.limits import TransportLimits
+from axp_chat_connector.webhooks.metrics import WebhookMetrics
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 
 _log = structlog.get_logger(__name__)
@@ -137,12 +139,14 @@ async def assemble(
     tasks = []
     try:
         bus = await open_bus(settings.bus_url)
-        axp = AxpClient(settings)
+        metrics = Metrics()
+        axp = AxpClient(settings, registry=metrics.registry)
         await axp.tokens.get()
         if provision:
             plan = await ensure_subscriptions(axp, lock=_provisioning_lock(store))
             _log.info("startup.subscriptions", up_to_date=plan.up_to_date)
         core = SessionCore(store=store, bus=bus, axp=axp, config=service_config(settings, secret))
+        core.on_webhook_appended = metrics.webhook_appended
         service = SessionService(core)
         outbox = OutboxWorker(core, service.inbound, service.wake_outbox)
         sweeper = Sweeper(service)
@@ -152,6 +156,7 @@ async def assemble(
             channel_provider_id=settings.axp_channel_provider_id,
             handler=service.on_webhook,
             max_bytes=settings.webhook_max_bytes,
+            observe=WebhookMetrics(metrics.registry).observe,
         )
 
         async def ready() -> list[str]:
@@ -173,6 +178,7 @@ async def assemble(
             limits=transport_limits(settings),
             readiness=ready,
             extra_routes=[receiver.route(), *web_routes()],
+            metrics=metrics,
         )
         tasks.append(background.spawn(outbox.run(), name="outbox"))
         tasks.append(background.spawn(sweeper.run(), name="sweeper"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,9 @@ from axp_chat_connector.store.base import Conflict, Store
 _log = structlog.get_logger(__name__)
 
 Clock = Callable[[], float]
+
+WEBHOOK_STARTED: ContextVar[float | None] = ContextVar("webhook_started", default=None)
+"""`time.perf_counter()` when the webhook being handled came in (None outside webhooks)."""
 
 # deadline kinds (the sweeper's timers)
 CHAT_IDLE_WARNING = "chat_idle_warning"
@@ -80,7 +84,8 @@ class SessionCore:
         self.axp = axp
         self.config = config
         self.clock = clock
-        self.on_appended: Callable[[str, list[dict[str, Any]]], None] | None = None
+        self.on_webhook_appended: Callable[[str, int, float], None] | None = None
+        """(session id, seq, when the webhook came in): for the webhook-to-client metric."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -127,9 +132,11 @@ class SessionCore:
         if not new:
             return []
         seqs = await self.store.append_events(session_id, new, now=self.clock())
+        started = WEBHOOK_STARTED.get()
+        if started is not None and self.on_webhook_appended is not None:
+            for seq in seqs:
+                self.on_webhook_appended(session_id, seq, started)
         await self.bus.publish(session_id, seqs[-1])
-        if self.on_appended is not None:
-            self.on_appended(session_id, new)
         return seqs
 
     async def close_chat(

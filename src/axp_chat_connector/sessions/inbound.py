@@ -7,6 +7,7 @@ messageIndex hold that keeps a dialog's messages in AXP's order.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -21,6 +22,7 @@ from axp_chat_connector.sessions import ordering
 from axp_chat_connector.sessions.core import (
     CHAT_IDLE_WARNING,
     MESSAGE_HOLD,
+    WEBHOOK_STARTED,
     SessionCore,
     chat_ended_event,
 )
@@ -73,6 +75,7 @@ class Inbound:
         The dedupe key is claimed first, completed once the event is stored (appended or
         parked), and released if that failed, so AXP's redelivery after a `503` is not taken
         for a duplicate. A copy arriving while the first is being handled gets `Busy` (503)."""
+        WEBHOOK_STARTED.set(time.perf_counter())
         try:
             event = parse_webhook_event(body)
         except BadRequest as exc:

@@ -313,3 +313,22 @@ async def test_a_lost_create_engagement_answer_opens_one_dialog_not_two(
     assert client.of_type("chat.started") or await client.event(
         lambda e: e["type"] == "chat.started", "chat.started"
     )
+
+
+async def test_metrics_show_webhooks_and_their_latency_to_clients(
+    stack: Stack, agent: Agent
+) -> None:
+    client, engagement_id, _ = await chatting(stack, agent)
+    await agent.say(engagement_id, "measured")
+    await client.event(lambda e: e.get("text") == "measured", "the message")
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{stack.connector_url}/metrics")).text
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['axp_chat_webhook_events_total{event_type="MESSAGES",outcome="appended"}'] >= 1
+    assert samples["axp_chat_webhook_to_client_seconds_count"] >= 1
+    assert samples["axp_chat_webhook_answer_seconds_count"] >= 1
+    assert any(k.startswith("axp_chat_axp_call_seconds_count") for k in samples)
