@@ -16,7 +16,7 @@ test('pre-chat fields come from data-fields: name:Label, * for required', () => 
 
 test('pre-chat fields cannot replace name or email, and names are cleaned', () => {
   assert.deepEqual(parseFields('name:Your name,email:Mail,<b>x</b>:Bold'), [
-    { name: 'bx', label: 'Bold', required: false },
+    { name: 'bxb', label: 'Bold', required: false },
   ]);
 });
 
