@@ -75,23 +75,27 @@ test('fallback: WebSocket first, long polling after it fails, WebSocket again la
   assert.equal(chooser.choose(), 'websocket');
   chooser.failed('websocket');
   assert.equal(chooser.choose(), 'longpoll');
-  chooser.bound('longpoll');
+  now = 5000;
+  assert.equal(chooser.choose(), 'longpoll', 'time alone does not switch back');
   now = 999;
   assert.equal(chooser.shouldProbe('longpoll'), false);
   now = 1000;
   assert.equal(chooser.shouldProbe('longpoll'), true);
+  chooser.probe();
+  assert.equal(chooser.choose(), 'websocket');
   chooser.failed('websocket'); // the retry failed: long-poll again, wait twice as long
   assert.equal(chooser.choose(), 'longpoll');
   now = 2999;
-  assert.equal(chooser.choose(), 'longpoll');
+  assert.equal(chooser.shouldProbe('longpoll'), false);
   now = 3000;
-  assert.equal(chooser.choose(), 'websocket');
+  assert.equal(chooser.shouldProbe('longpoll'), true);
+  chooser.probe();
   chooser.bound('websocket');
   assert.equal(chooser.choose(), 'websocket');
   assert.equal(chooser.probeDelayMs(), 1000);
 });
 
-test('fallback: a failure of a WebSocket that had worked falls back only after the threshold', () => {
+test('fallback: failures of a WebSocket fall back only after the threshold', () => {
   const chooser = new TransportChooser({ failuresBeforeFallback: 2 });
   chooser.failed('websocket');
   assert.equal(chooser.choose(), 'websocket');
@@ -102,7 +106,9 @@ test('fallback: a failure of a WebSocket that had worked falls back only after t
 });
 
 test('fallback: without WebSocket support, always long polling', () => {
-  const chooser = new TransportChooser({ websocketAvailable: false });
+  const chooser = new TransportChooser({ websocketAvailable: false, now: () => 1e12 });
   assert.equal(chooser.choose(), 'longpoll');
   assert.equal(chooser.shouldProbe('longpoll'), false);
+  chooser.probe();
+  assert.equal(chooser.choose(), 'longpoll');
 });

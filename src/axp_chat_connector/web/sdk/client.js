@@ -409,7 +409,10 @@ export class ChatClient {
     clearTimeout(this.probeTimer);
     if (name === 'longpoll' && this.factories.websocket && this.chooser.websocketAvailable) {
       this.probeTimer = setTimeout(() => {
-        if (this.bound && this.chooser.shouldProbe('longpoll')) this.#reopen(0);
+        if (this.bound && this.chooser.shouldProbe('longpoll')) {
+          this.chooser.probe();
+          this.#reopen(0);
+        }
       }, this.chooser.probeDelayMs());
     }
     if (this.needHistory) {

@@ -22,15 +22,16 @@ export class TransportChooser {
     this.now = options.now ?? Date.now;
     this.wsFailures = 0;
     this.retries = 0;
-    /** @type {number | null} when long polling started */
-    this.fallbackAt = this.websocketAvailable ? null : this.now();
+    this.probing = false;
+    /** @type {TransportName} */
+    this.current = this.websocketAvailable ? 'websocket' : 'longpoll';
+    /** @type {number} when long polling started */
+    this.fallbackAt = this.now();
   }
 
   /** @returns {TransportName} the transport for the next connection */
   choose() {
-    if (!this.websocketAvailable) return 'longpoll';
-    if (this.fallbackAt === null) return 'websocket';
-    return this.now() - this.fallbackAt >= this.probeDelayMs() ? 'websocket' : 'longpoll';
+    return this.current;
   }
 
   /** Milliseconds of long polling before WebSocket is tried again. */
@@ -39,11 +40,23 @@ export class TransportChooser {
   }
 
   /**
-   * Whether a long-polling client should now switch to a WebSocket attempt.
+   * Whether a client long polling since the fallback should now try WebSocket again.
    * @param {TransportName} current
    */
   shouldProbe(current) {
-    return current === 'longpoll' && this.choose() === 'websocket';
+    return (
+      this.websocketAvailable &&
+      current === 'longpoll' &&
+      this.current === 'longpoll' &&
+      this.now() - this.fallbackAt >= this.probeDelayMs()
+    );
+  }
+
+  /** The next connection tries WebSocket again (after shouldProbe said so). */
+  probe() {
+    if (!this.websocketAvailable) return;
+    this.current = 'websocket';
+    this.probing = true;
   }
 
   /**
@@ -54,7 +67,7 @@ export class TransportChooser {
     if (name === 'websocket') {
       this.wsFailures = 0;
       this.retries = 0;
-      this.fallbackAt = null;
+      this.probing = false;
     }
   }
 
@@ -63,14 +76,21 @@ export class TransportChooser {
    * @param {TransportName} name
    */
   failed(name) {
-    if (name !== 'websocket') return;
+    if (name !== 'websocket' || this.current !== 'websocket') return;
     this.wsFailures += 1;
-    if (this.fallbackAt !== null) {
+    if (this.probing) {
       // A retry of WebSocket after falling back failed: long-poll again, retry later still.
       this.retries += 1;
-      this.fallbackAt = this.now();
+      this.probing = false;
+      this.fall();
     } else if (this.wsFailures >= this.failuresBeforeFallback) {
-      this.fallbackAt = this.now();
+      this.fall();
     }
+  }
+
+  /** @private */
+  fall() {
+    this.current = 'longpoll';
+    this.fallbackAt = this.now();
   }
 }
