@@ -278,3 +278,48 @@ test('a gap reported by the long-polling transport resumes from the oldest kept 
   assert.equal(resume.after, 39);
   client.close();
 });
+
+test('wake() reconnects at once instead of waiting out a long backoff', async () => {
+  const network = new FakeNetwork();
+  const client = makeClient(network, { backoff: { baseMs: 60000, maxMs: 60000 } });
+  const login = client.login(guest);
+  const first = await network.opened.next();
+  first.handlers.onOpen();
+  first.handlers.onFrame(loginAnswer((await first.sent.next()).id));
+  await login;
+  first.handlers.onClose({ code: 1006, reason: '' }); // the next try would be in 30-60 s
+  client.wake(); // as on `online`, `pageshow` or the tab becoming visible
+  const [, resume] = await resumed(network);
+  assert.equal(resume.type, 'resume');
+  client.close();
+});
+
+test('wake() on a link that died silently: an unanswered ping makes the client reconnect', async () => {
+  const network = new FakeNetwork();
+  const client = makeClient(network, { pingTimeoutMs: 5 });
+  const first = await loggedIn(network, client);
+  client.wake();
+  const ping = await first.sent.next();
+  assert.equal(ping.type, 'ping');
+  const [second, resume] = await resumed(network); // no answer came: a new connection
+  assert.equal(first.closed, true);
+  assert.equal(resume.type, 'resume');
+  const again = await second.sent.next();
+  assert.equal(again.id, ping.id, 'the ping is sent again, and answered this time');
+  second.handlers.onFrame({ type: 'ok', re: ping.id });
+  client.close();
+});
+
+test('verified mode: login sends the idToken as it is', async () => {
+  const network = new FakeNetwork();
+  const client = makeClient(network);
+  const login = client.login({ idToken: 'header.claims.signature' });
+  const transport = await network.opened.next();
+  transport.handlers.onOpen();
+  const frame = await transport.sent.next();
+  assert.equal(frame.idToken, 'header.claims.signature');
+  assert.equal(frame.customer, undefined);
+  transport.handlers.onFrame(loginAnswer(frame.id));
+  await login;
+  client.close();
+});
