@@ -169,7 +169,7 @@ class WebSocketHandler:
             return await conn.write(encode(frame))
         conn.strikes = 0
         answer: Answer | None = None
-        conn.busy = True  # not to be cancelled half-way by the watchdog
+        conn.busy = conn.answering = True  # busy: not to be cancelled half-way by the watchdog
         try:
             admit(Binding.UNBOUND if conn.session_id is None else Binding.BOUND, command.type)
             answer = await self.service.execute(command, session_id=conn.session_id)
@@ -186,6 +186,10 @@ class WebSocketHandler:
             if not await conn.write(encode(frame)):
                 return False
             self.metrics.ws_answers.inc()
+        conn.answering = False
+        if conn.ending:  # the command ended the session (logout): its answer went first
+            await conn.close(CLOSE_SESSION_ENDED)
+            return False
         if answer is None:
             return True
         bound = answer.bound
@@ -227,10 +231,12 @@ class Connection:
 
     __slots__ = (
         "again",
+        "answering",
         "bucket",
         "busy",
         "closed",
         "cursor",
+        "ending",
         "handler",
         "pending",
         "pump",
@@ -257,6 +263,9 @@ class Connection:
         self.closed = False
         self.stalled = False
         self.busy = False
+        self.answering = False
+        """A command is being run or answered: a `session.ended` close waits for its answer."""
+        self.ending = False
         """The handler is running a command (never cancelled then: it stops at its next write)."""
         self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
         self.strikes = 0
@@ -345,6 +354,9 @@ class Connection:
                 metrics.ws_events.inc()
                 metrics.delivered(session_id, seq)
                 if event["type"] == SESSION_ENDED:
+                    if self.answering:  # the handler closes once its answer is out
+                        self.ending = True
+                        return True
                     await self.close(CLOSE_SESSION_ENDED)
                     return False
             if len(events) < limit:

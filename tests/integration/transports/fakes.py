@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -25,6 +26,7 @@ class FakeService:
         self.opened: dict[str, int] = {}
         self.closed: dict[str, int] = {}
         self.executed: list[tuple[str, str | None]] = []
+        self.end_on_logout = False
         self._ids = itertools.count(1)
 
     # -- helpers for tests ----------------------------------------------------------------
@@ -72,6 +74,10 @@ class FakeService:
             return Answer(ok(command.id, status="accepted"))
         if isinstance(command, Logout):
             self.ended.add(session_id)
+            if self.end_on_logout:  # as the real service: an event, no close code
+                await self.append(session_id, "session.ended", reason="USER_CLOSED")
+                await asyncio.sleep(0)  # let the pump run before the answer is written
+                return Answer(ok(command.id))
             return Answer(ok(command.id), close_code=CLOSE_SESSION_ENDED)
         return Answer(ok(command.id))
 

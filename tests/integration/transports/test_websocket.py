@@ -340,3 +340,15 @@ async def test_every_connection_closes_4409_after_the_session_ended_event() -> N
             assert (await recv(ws))["type"] == "session.ended"
             assert await closed_with(ws) == 4409
         await eventually(lambda: env.service.live(session) == 0)
+
+
+async def test_a_logout_is_answered_before_the_session_ended_close() -> None:
+    async with running() as env, open_ws(env.ws_url) as ws:
+        session = (await login(ws))["sessionId"]
+        await eventually(lambda: env.service.live(session) == 1)
+        env.service.end_on_logout = True  # the event is published before the answer is sent
+        await ws.send(json.dumps({"type": "logout", "id": "bye"}))
+        frames = [await recv(ws), await recv(ws)]
+        assert {"type": "ok", "re": "bye"} in frames
+        assert any(frame["type"] == "session.ended" for frame in frames)
+        assert await closed_with(ws) == 4409
