@@ -323,3 +323,11 @@ test('verified mode: login sends the idToken as it is', async () => {
   await login;
   client.close();
 });
+
+test('a second login while a session exists is refused locally', async () => {
+  const network = new FakeNetwork();
+  const client = makeClient(network);
+  await loggedIn(network, client);
+  await assert.rejects(client.login(guest), { code: 'invalid_state' });
+  client.close();
+});

@@ -212,6 +212,10 @@ export class ChatClient {
       this.commands.fail(frame.id, new ChatError(ERROR.INVALID_STATE, 'not logged in'));
       return result;
     }
+    if (type === 'login' && this.session) {
+      this.commands.fail(frame.id, new ChatError(ERROR.INVALID_STATE, 'already logged in: logout first'));
+      return result;
+    }
     if (this.role === 'leader') {
       this.#dispatch(frame);
     } else if (this.role === 'follower') {
