@@ -111,3 +111,24 @@ test('a tab opened later joins the session and gets the events so far from the l
   a.close();
   b.close();
 });
+
+test('a tab that logs in before it learns the shared session is refused and joins it', async () => {
+  const name = `tabs-${++counter}`;
+  const locks = new FakeLocks();
+  const netA = new FakeNetwork();
+  const a = makeTab(name, locks, netA);
+  await role(a, 'leader');
+  const login = a.login(guest);
+  const wire = await netA.opened.next();
+  wire.handlers.onOpen();
+  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
+  await login;
+
+  const b = makeTab(name, locks, new FakeNetwork());
+  await assert.rejects(b.login(guest), { code: 'invalid_state' });
+  if (!b.hasSession) await once(b, 'session');
+  assert.equal(b.session.sessionId, 'S1');
+  assert.equal(wire.frames.filter((f) => f.type === 'login').length, 1);
+  a.close();
+  b.close();
+});

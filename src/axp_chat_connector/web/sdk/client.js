@@ -622,6 +622,13 @@ export class ChatClient {
       case 'command':
         if (this.role === 'leader') {
           const frame = /** @type {Frame & {id: string}} */ (message.frame);
+          if (frame.type === 'login' && this.session) {
+            // That tab did not know the session yet: refuse its login and tell it the session.
+            const refusal = { type: 'error', re: frame.id, code: ERROR.INVALID_STATE, message: 'already logged in: logout first', retryable: false };
+            this.tabs?.post({ kind: 'answer', frame: refusal });
+            this.#welcome({ kind: 'hello', from: message.from, after: 0 });
+            break;
+          }
           this.commands.adopt(frame);
           this.#dispatch(frame);
         }
