@@ -331,3 +331,24 @@ test('a second login while a session exists is refused locally', async () => {
   await assert.rejects(client.login(guest), { code: 'invalid_state' });
   client.close();
 });
+
+test('logout forgets the session and says session.ended once, whichever comes first', async () => {
+  for (const eventFirst of [false, true]) {
+    const network = new FakeNetwork();
+    const storage = memorySessionStore();
+    const client = makeClient(network, { storage });
+    const ended = [];
+    client.on('session.ended', (event) => ended.push(event.reason));
+    const wire = await loggedIn(network, client);
+    const logout = client.logout();
+    const frame = await wire.sent.next();
+    const event = { type: 'session.ended', seq: 1, reason: 'USER_CLOSED' };
+    if (eventFirst) wire.handlers.onFrame(event);
+    wire.handlers.onFrame({ type: 'ok', re: frame.id });
+    if (!eventFirst) wire.handlers.onFrame(event);
+    await logout;
+    assert.deepEqual(ended, ['USER_CLOSED']);
+    assert.equal(storage.load(), null);
+    client.close();
+  }
+});

@@ -361,7 +361,9 @@ export class ChatClient {
       });
       this.emitter.emit('session', { sessionId: answer.sessionId });
     } else if (type === 'logout') {
-      this.#forgetSession(null);
+      // The connector's own `session.ended` may be lost with the connection closing: say it
+      // here unless it came already.
+      this.#forgetSession('USER_CLOSED');
     }
   }
 
@@ -576,6 +578,10 @@ export class ChatClient {
     this.store.clear();
     this.log = [];
     this.tracker = new SeqTracker(0);
+    // A logout waiting for its answer got what it asked for; anything else fails.
+    for (const frame of this.commands.pending()) {
+      if (frame.type === 'logout') this.commands.settle({ type: 'ok', re: frame.id });
+    }
     this.commands.failAll(new ChatError(ERROR.NOT_FOUND, 'the session has ended'));
     if (this.role === 'leader') {
       clearTimeout(this.retryTimer);
