@@ -45,13 +45,36 @@ def free_port() -> int:
         return port
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "axp_chat_connector.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "axp_chat_connector.cli", *args],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def server_side(connector: str) -> str:
+    """The connector's own view: mean webhook answer time and webhook-to-client time."""
+    async with httpx.AsyncClient() as http:
+        text = (await http.get(f"{connector}/metrics")).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+
+    def mean(metric: str) -> str:
+        count = samples.get(f"{metric}_count", 0.0)
+        total = samples.get(f"{metric}_sum", 0.0)
+        return f"{1000 * total / count:.1f} ms (n={count:.0f})" if count else "no samples"
+
+    return (
+        f"server side, cumulative: webhook answer mean "
+        f"{mean('axp_chat_webhook_answer_seconds')}, webhook → client write mean "
+        f"{mean('axp_chat_webhook_to_client_seconds')}"
     )
 
 
@@ -228,12 +251,18 @@ async def main() -> None:
             "AXP_CHAT_BUS_URL": "local://" if args.store == "sqlite" else store,
             "AXP_CHAT_GUEST_MODE": "true",
             "AXP_CHAT_LOG_FORMAT": "json",
+            "AXP_CHAT_LOG_LEVEL": "WARNING",
         }
-        emulator = start(["emulator", "--port", str(emulator_port)], {})
-        connector = start(["serve", "--port", str(port)], env)
+        emulator = start(["emulator", "--port", str(emulator_port)], {}, Path(data) / "emu.log")
+        connector_log = Path(data) / "connector.log"
+        await ready(f"{emulator_url}/emulator/v1/health")
+        connector = start(["serve", "--port", str(port)], env, connector_log)
         try:
-            await ready(f"{emulator_url}/emulator/v1/health")
-            await ready(f"{connector_url}/readyz")
+            try:
+                await ready(f"{connector_url}/readyz")
+            except TimeoutError:
+                print(connector_log.read_text()[-3000:])
+                raise
             async with httpx.AsyncClient(base_url=emulator_url, timeout=30) as http:
                 opened = [await open_client(connector_url, http, n) for n in range(args.clients)]
             clients = [c for c, _ in opened]
@@ -242,6 +271,7 @@ async def main() -> None:
             print(f"{args.clients} clients with an open chat; store {args.store}")
             for rate in (int(r) for r in args.rates.split(",")):
                 await run_rate(clients, callback, rate, args.seconds, indexes)
+                print("  " + await server_side(connector_url))
             for client, reader in opened:
                 reader.cancel()
                 await client.conn.close()

@@ -307,6 +307,9 @@ class Settings(BaseSettings):
         4 * 1024 * 1024, ge=1024 * 1024, description="Largest webhook body accepted (bytes)."
     )
     log_format: Literal["json", "console"] = Field("json", description="Log line format.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severe log level written."
+    )
 
     _secret_fields: ClassVar[tuple[str, ...]] = (
         "axp_client_secret",

@@ -86,6 +86,7 @@ def transport_limits(settings: Settings) -> TransportLimits:
         max_frame_bytes=settings.max_frame_bytes,
         allowed_origins=frozenset(settings.allowed_origins),
         heartbeat=float(settings.heartbeat),
+        heartbeat_timeout=float(settings.heartbeat),
     )
 
 

@@ -11,9 +11,10 @@ import uvicorn
 
 from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_OK
 from axp_chat_connector.config import Settings, SettingsError, load_settings
-from axp_chat_connector.connector import assemble
+from axp_chat_connector.connector import assemble, transport_limits
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.logs import configure_logging
+from axp_chat_connector.transports.limits import uvicorn_options
 
 _log = structlog.get_logger(__name__)
 
@@ -24,17 +25,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def uvicorn_config(app: object, settings: Settings, host: str, port: int) -> uvicorn.Config:
-    """uvicorn as the connector needs it: wsproto (the leanest idle WebSocket), WebSocket pings
-    every `heartbeat` s, no access log (callback URLs carry a secret); the parts are opened by
-    `assemble` around the server, the app's lifespan starts its connection hub."""
+    """uvicorn as the connector needs it (`transports.limits.uvicorn_options`: wsproto, pings as
+    timers, no per-message deflate, no proxy-header middleware on sockets), no access log
+    (callback URLs carry a secret); the parts are opened by `assemble` around the server, the
+    app's lifespan starts its connection hub."""
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
         port=port,
-        ws="wsproto",
-        ws_ping_interval=float(settings.heartbeat),
-        ws_ping_timeout=float(settings.heartbeat),
-        ws_max_size=settings.max_frame_bytes,
+        **uvicorn_options(transport_limits(settings)),
         access_log=False,
         lifespan="on",
         log_level="warning",
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         configure_logging("console")
         print(f"error: {exc}")
         return EXIT_BAD_SETTINGS
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.log_level)
     if settings.session_token_secret is None:
         print("error: AXP_CHAT_SESSION_TOKEN_SECRET is required: 32+ random bytes, the same on "
               "every instance")  # fmt: skip
