@@ -1,9 +1,10 @@
 """The embedded store: one SQLite file in WAL mode.
 
-One connection, owned by one dedicated thread: each store method is one function run on that
-thread, and each write is one `BEGIN IMMEDIATE … COMMIT` transaction, so a method costs one
-hop to the thread and is atomic, also against other processes opening the same file (they wait
-on SQLite's lock, up to `busy_timeout`). `synchronous=NORMAL`: a commit survives a process
+One connection, owned by one dedicated thread (`sqlite_worker`): each store method is one
+function run on that thread, each write inside a `BEGIN IMMEDIATE … COMMIT` transaction (shared,
+under load, with the writes queued with it: group commit), so a method costs one hop to the
+thread and is atomic, also against other processes opening the same file (they wait on SQLite's
+lock, up to `busy_timeout`). `synchronous=NORMAL`: a commit survives a process
 crash; a power cut may lose the last commits (not corrupt the file).
 """
 
@@ -14,11 +15,9 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from axp_chat_connector.errors import StoreUnavailable
-from axp_chat_connector.store import sqlite_schema
 from axp_chat_connector.store.base import (
     JSON,
     ClaimResult,
@@ -29,9 +28,9 @@ from axp_chat_connector.store.base import (
     Retention,
     RouteKey,
 )
+from axp_chat_connector.store.sqlite_worker import Conn, SqliteWorker
 
 T = TypeVar("T")
-Conn = sqlite3.Connection
 
 _PURGE_EVERY = 1000
 _PURGE_BATCH = 500
@@ -61,14 +60,12 @@ class SqliteStore:
 
     def __init__(
         self,
-        executor: ThreadPoolExecutor,
-        conn: Conn,
+        worker: SqliteWorker,
         *,
         retention: Retention,
         clock: Callable[[], float],
     ) -> None:
-        self._executor = executor
-        self._conn = conn
+        self._worker = worker
         self._retention = retention
         self._clock = clock
         self._writes = 0
@@ -82,43 +79,40 @@ class SqliteStore:
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
     ) -> SqliteStore:
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="axp-sqlite")
-        loop = asyncio.get_running_loop()
+        worker = SqliteWorker(asyncio.get_running_loop())
         try:
-            conn = await loop.run_in_executor(executor, sqlite_schema.connect, path)
+            await worker.start(path)
         except sqlite3.Error as exc:
-            executor.shutdown(wait=False)
             raise StoreUnavailable(f"cannot open SQLite store: {exc}") from exc
-        return cls(executor, conn, retention=retention or Retention(), clock=clock)
+        return cls(worker, retention=retention or Retention(), clock=clock)
 
     # -- plumbing -------------------------------------------------------------------------
-    async def _run(self, fn: Callable[[Conn], T]) -> T:
+    async def _submit(self, fn: Callable[[Conn], T], *, write: bool) -> T:
         if self._closed:
             raise StoreUnavailable("store is closed")
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn, self._conn)
+            result: T = await self._worker.submit(fn, write=write)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite: {exc}") from exc
+        return result
+
+    async def _run(self, fn: Callable[[Conn], T]) -> T:
+        """Run `fn` (reads only) on the store's connection."""
+        return await self._submit(fn, write=False)
 
     async def _write(self, fn: Callable[[Conn], T]) -> T:
-        """Run `fn` in one immediate (write-locked) transaction."""
+        """Run `fn` inside a write transaction (shared with other writes queued with it)."""
         self._writes += 1
-        purge_now = self._clock() if self._writes % _PURGE_EVERY == 0 else None
+        if self._writes % _PURGE_EVERY == 0:
+            purge_now = self._clock()
 
-        def transaction(conn: Conn) -> T:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            def with_purge(conn: Conn) -> T:
                 result = fn(conn)
-                if purge_now is not None:
-                    _purge_expired(conn, purge_now)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
+                _purge_expired(conn, purge_now)
+                return result
 
-        return await self._run(transaction)
+            return await self._submit(with_purge, write=True)
+        return await self._submit(fn, write=True)
 
     async def ping(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1").fetchone())
@@ -126,10 +120,8 @@ class SqliteStore:
     async def close(self) -> None:
         if self._closed:
             return
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._conn.close)
         self._closed = True
-        self._executor.shutdown(wait=True)
+        await self._worker.stop()
 
     # -- sessions -------------------------------------------------------------------------
     async def create_session(self, session_id: str, doc: JSON, *, now: float) -> int:
