@@ -17,8 +17,11 @@ for i = 1, n do
   if body == '}' then json = '{"seq":' .. seq .. '}' else json = '{"seq":' .. seq .. ',' .. body end
   args[#args + 1] = seq
   args[#args + 1] = ARGV[1] .. '|' .. json
+  if #args >= 1000 or i == n then  -- unpack() is limited to a few thousand values
+    redis.call('ZADD', KEYS[2], unpack(args))
+    args = {}
+  end
 end
-redis.call('ZADD', KEYS[2], unpack(args))
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', last - tonumber(ARGV[2]))
 local cutoff = tonumber(ARGV[3])
 while true do

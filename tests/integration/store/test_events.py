@@ -108,3 +108,13 @@ async def test_sessions_have_separate_logs(store: Store) -> None:
     assert await store.append_events("b", [{}, {}], now=NOW) == [1, 2]
     await store.trim_events("a", 1)
     assert await store.oldest_seq("b") == 1
+
+
+async def test_one_large_append_is_one_gapless_batch(backend: StoreBackend) -> None:
+    store = await backend.open(Retention(count=10_000, age=3600))
+    await store.append_events("s1", [{}], now=NOW)
+    seqs = await store.append_events("s1", [{"i": i} for i in range(5000)], now=NOW)
+    assert seqs == list(range(2, 5002))
+    events = await store.read_events("s1", 0, 10_000)
+    assert [e["seq"] for e in events] == list(range(1, 5002))
+    assert events[-1] == {"seq": 5001, "i": 4999}
