@@ -219,6 +219,16 @@ async def test_navigation_resumes_the_session_and_reports_the_new_page(
     assert context_params["pageUrl"].endswith("/web/demo/page2.html")
     assert await page.get_by_text("Hello Ann!").count() == 1
 
+    # A transfer: the agent leaves, another joins; the chat stays open.
+    who = {"id": "agent-1", "type": "AGENT", "name": "Jane Doe"}
+    await connector.emit(connector.session, {"type": "participant.left", "participant": who})
+    await expect(page.get_by_text("Jane Doe left the chat")).to_be_visible(timeout=WAIT_MS)
+    await expect(page.locator(".subtitle")).to_have_text("Waiting for an agent…")
+    bob = {"id": "agent-2", "type": "AGENT", "name": "Bob Second"}
+    await connector.emit(connector.session, {"type": "participant.joined", "participant": bob})
+    await expect(page.locator(".subtitle")).to_have_text("Chatting with Bob Second")
+    await expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
+
 
 async def test_a_dropped_connection_resumes_and_a_send_is_not_doubled(
     fake: tuple[FakeConnector, str], context: BrowserContext, artifacts: Path
