@@ -47,7 +47,7 @@ def _redis_error() -> str | None:
                 client.close()
             _redis_state["error"] = None
         except redis.RedisError as exc:
-            _redis_state["error"] = f"Redis at {REDIS_URL} is unreachable: {exc!r}"
+            _redis_state["error"] = f"Redis at {REDIS_URL} is unreachable ({exc})"
     return _redis_state["error"]
 
 
@@ -58,7 +58,7 @@ def redis_url() -> str:
     if error is not None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(
-                f"{error} (CI=true: Redis tests must run; start it with scripts/ensure-redis)"
+                f"{error}; CI=true: Redis tests must run (start it with scripts/ensure-redis)"
             )
         pytest.skip(f"{error}; start it with scripts/ensure-redis")
     return REDIS_URL
