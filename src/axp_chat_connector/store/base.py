@@ -79,6 +79,9 @@ class Retention:
             raise ValueError("retention count must be >= 1 and age > 0")
 
 
+DEDUPE_TTL = 86400.0
+"""Default lifetime of a dedupe key given to `append_events` / `park_event`."""
+
 RouteKey = tuple[str, str]
 """(kind, key), e.g. ("dialog", "d-123")."""
 
@@ -116,12 +119,25 @@ class Store(Protocol):
     async def get_route(self, kind: str, key: str) -> str | None: ...
 
     # -- event log ------------------------------------------------------------------------
-    async def append_events(self, session_id: str, events: list[JSON], *, now: float) -> list[int]:
+    async def append_events(
+        self,
+        session_id: str,
+        events: list[JSON],
+        *,
+        now: float,
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> list[int]:
         """Append in one atomic step; the seqs given (gapless, never reused).
 
         The stored copy of each event carries `"seq"`; the caller's dicts are not modified.
         Retention (count and age, relative to `now`) is enforced in the same step. Publishes
-        nothing: the caller then does `bus.publish(session_id, seqs[-1])`."""
+        nothing: the caller then does `bus.publish(session_id, seqs[-1])`.
+
+        With `dedupe_key`: append only if `first_seen(dedupe_key, ttl=dedupe_ttl)` would be
+        true, and mark the key in the same atomic step; `[]` (nothing appended) for a
+        duplicate. A webhook event is then either appended and marked, or neither (a failed
+        append never leaves a marked key that would drop AXP's redelivery)."""
         ...
 
     async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
@@ -165,11 +181,21 @@ class Store(Protocol):
 
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
-        self, route_keys: list[RouteKey], event: JSON, *, ttl: float, now: float
-    ) -> None:
+        self,
+        route_keys: list[RouteKey],
+        event: JSON,
+        *,
+        ttl: float,
+        now: float,
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> bool:
         """Keep `event` until one of its route keys is taken, or until `now + ttl`.
 
-        Callers then look the route up again: if it resolved meanwhile, `take_parked` it."""
+        With `dedupe_key`, as `append_events`: park and mark atomically, or return False for a
+        duplicate (nothing parked). The key stays marked when the event is later taken and
+        appended (append it without `dedupe_key`). Callers then look the route up again: if it
+        resolved meanwhile, `take_parked` it."""
         ...
 
     async def take_parked(self, kind: str, key: str) -> list[JSON]:

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.store import redis_scripts as lua
 from axp_chat_connector.store.base import (
+    DEDUPE_TTL,
     JSON,
     ClaimResult,
     ClaimState,
@@ -159,6 +160,10 @@ class RedisStore:
     def _parked_route(self, kind: str, key: str) -> str:
         return f"{self._p}pk:r:{kind}:{key}"
 
+    def _dedupe(self, key: str | None) -> str:
+        """The dedupe key's name (for no key, an unused name: scripts take a fixed KEYS list)."""
+        return f"{self._p}d:{key}" if key is not None else f"{self._p}d"
+
     def _item(self, item_id: str) -> str:
         return f"{self._p}ob:i:{item_id}"
 
@@ -231,7 +236,15 @@ class RedisStore:
         return None if value is None else str(value)
 
     # -- event log ------------------------------------------------------------------------
-    async def append_events(self, session_id: str, events: list[JSON], *, now: float) -> list[int]:
+    async def append_events(
+        self,
+        session_id: str,
+        events: list[JSON],
+        *,
+        now: float,
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> list[int]:
         if not events:
             return []
         bodies = [_dumps({k: v for k, v in e.items() if k != "seq"})[1:] for e in events]
@@ -239,10 +252,18 @@ class RedisStore:
         last = int(
             await self._eval(
                 "APPEND",
-                [self._seq(session_id), self._events(session_id)],
-                [repr(now), retention.count, repr(now - retention.age), *bodies],
+                [self._seq(session_id), self._events(session_id), self._dedupe(dedupe_key)],
+                [
+                    repr(now),
+                    retention.count,
+                    repr(now - retention.age),
+                    "" if dedupe_key is None else _ms(dedupe_ttl),
+                    *bodies,
+                ],
             )
         )
+        if last == 0:
+            return []
         return list(range(last - len(events) + 1, last + 1))
 
     async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
@@ -299,20 +320,40 @@ class RedisStore:
     # -- dedupe ---------------------------------------------------------------------------
     async def first_seen(self, key: str, *, ttl: float) -> bool:
         with _boundary():
-            created = await self._r.set(f"{self._p}d:{key}", "1", nx=True, px=_ms(ttl))
+            created = await self._r.set(self._dedupe(key), "1", nx=True, px=_ms(ttl))
         return bool(created)
 
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
-        self, route_keys: list[RouteKey], event: JSON, *, ttl: float, now: float
-    ) -> None:
+        self,
+        route_keys: list[RouteKey],
+        event: JSON,
+        *,
+        ttl: float,
+        now: float,
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> bool:
         p = self._p
         routes = list(dict.fromkeys(self._parked_route(kind, key) for kind, key in route_keys))
-        await self._eval(
+        parked = await self._eval(
             "PARK",
-            [f"{p}pk:n", f"{p}pk:ev", f"{p}pk:keys", f"{p}pk:exp", *routes],
-            [_dumps(event), repr(now + ttl), json.dumps(routes)],
+            [
+                f"{p}pk:n",
+                f"{p}pk:ev",
+                f"{p}pk:keys",
+                f"{p}pk:exp",
+                self._dedupe(dedupe_key),
+                *routes,
+            ],
+            [
+                _dumps(event),
+                repr(now + ttl),
+                json.dumps(routes),
+                "" if dedupe_key is None else _ms(dedupe_ttl),
+            ],
         )
+        return bool(parked)
 
     async def take_parked(self, kind: str, key: str) -> list[JSON]:
         p = self._p

@@ -3,16 +3,18 @@ script, so it is atomic and costs one round trip. Key layout: docs/storage.md.""
 
 from __future__ import annotations
 
-# KEYS: seq counter, event zset. ARGV: now, keep_count, cutoff, then each event's JSON without
-# its leading "{" (the script puts "seq" first). Members are "<at>|<json>", scored by seq.
+# KEYS: seq counter, event zset, dedupe key. ARGV: now, keep_count, cutoff, dedupe ttl ms ('' for
+# no dedupe), then each event's JSON without its leading "{" (the script puts "seq" first).
+# Members are "<at>|<json>", scored by seq. 0 (nothing appended) for a duplicate.
 APPEND = """
-local n = #ARGV - 3
+if ARGV[4] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return 0 end
+local n = #ARGV - 4
 local last = redis.call('INCRBY', KEYS[1], n)
 local first = last - n + 1
 local args = {}
 for i = 1, n do
   local seq = first + i - 1
-  local body = ARGV[3 + i]
+  local body = ARGV[4 + i]
   local json
   if body == '}' then json = '{"seq":' .. seq .. '}' else json = '{"seq":' .. seq .. ',' .. body end
   args[#args + 1] = seq
@@ -117,14 +119,16 @@ if redis.call('GET', KEYS[1]) == 'P' then redis.call('DEL', KEYS[1]) end
 return 1
 """
 
-# KEYS: id counter, event hash, route-keys hash, expiry zset, then one zset per route key.
-# ARGV: event JSON, expires at, JSON list of the route zset names.
+# KEYS: id counter, event hash, route-keys hash, expiry zset, dedupe key, then one zset per
+# route key. ARGV: event JSON, expires at, JSON list of the route zset names, dedupe ttl ms
+# ('' for no dedupe). 0 (nothing parked) for a duplicate.
 PARK = """
+if ARGV[4] ~= '' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[4]) then return 0 end
 local id = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], id, ARGV[1])
 redis.call('HSET', KEYS[3], id, ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[2], id)
-for i = 5, #KEYS do redis.call('ZADD', KEYS[i], id, id) end
+for i = 6, #KEYS do redis.call('ZADD', KEYS[i], id, id) end
 return id
 """
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.store.base import (
+    DEDUPE_TTL,
     JSON,
     ClaimResult,
     ClaimState,
@@ -207,14 +208,25 @@ class SqliteStore:
         return None if row is None else str(row[0])
 
     # -- event log ------------------------------------------------------------------------
-    async def append_events(self, session_id: str, events: list[JSON], *, now: float) -> list[int]:
+    async def append_events(
+        self,
+        session_id: str,
+        events: list[JSON],
+        *,
+        now: float,
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> list[int]:
         if not events:
             return []
+        clock_now = self._clock()
         bodies = [_dumps({k: v for k, v in event.items() if k != "seq"}) for event in events]
         keep_count = self._retention.count
         cutoff = now - self._retention.age
 
         def op(conn: Conn) -> list[int]:
+            if dedupe_key is not None and not _mark(conn, dedupe_key, clock_now, dedupe_ttl):
+                return []
             row = conn.execute(
                 "INSERT INTO event_heads (session_id, last_seq) VALUES (?, ?) "
                 "ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq "
@@ -334,25 +346,26 @@ class SqliteStore:
     # -- dedupe ---------------------------------------------------------------------------
     async def first_seen(self, key: str, *, ttl: float) -> bool:
         now = self._clock()
-
-        def op(conn: Conn) -> bool:
-            cursor = conn.execute(
-                "INSERT INTO dedupe (key, expires_at) VALUES (?1, ?2) ON CONFLICT (key) "
-                "DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?3",
-                (key, now + ttl, now),
-            )
-            return cursor.rowcount == 1
-
-        return await self._write(op)
+        return await self._write(lambda conn: _mark(conn, key, now, ttl))
 
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
-        self, route_keys: list[RouteKey], event: JSON, *, ttl: float, now: float
-    ) -> None:
+        self,
+        route_keys: list[RouteKey],
+        event: JSON,
+        *,
+        ttl: float,
+        now: float,
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> bool:
         text = _dumps(event)
         keys = list(dict.fromkeys(route_keys))
+        clock_now = self._clock()
 
-        def op(conn: Conn) -> None:
+        def op(conn: Conn) -> bool:
+            if dedupe_key is not None and not _mark(conn, dedupe_key, clock_now, dedupe_ttl):
+                return False
             cursor = conn.execute(
                 "INSERT INTO parked (event, expires_at) VALUES (?, ?)", (text, now + ttl)
             )
@@ -361,8 +374,9 @@ class SqliteStore:
                 "INSERT INTO parked_keys (kind, key, parked_id) VALUES (?, ?, ?)",
                 [(kind, key, parked_id) for kind, key in keys],
             )
+            return True
 
-        await self._write(op)
+        return await self._write(op)
 
     async def take_parked(self, kind: str, key: str) -> list[JSON]:
         def op(conn: Conn) -> list[JSON]:
@@ -525,6 +539,16 @@ class SqliteStore:
                 "DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner)
             )
         )
+
+
+def _mark(conn: Conn, key: str, now: float, ttl: float) -> bool:
+    """Mark a dedupe key; whether it was unmarked (or expired)."""
+    cursor = conn.execute(
+        "INSERT INTO dedupe (key, expires_at) VALUES (?1, ?2) ON CONFLICT (key) "
+        "DO UPDATE SET expires_at = excluded.expires_at WHERE expires_at <= ?3",
+        (key, now + ttl, now),
+    )
+    return cursor.rowcount == 1
 
 
 def _drop_parked(conn: Conn, ids: list[int]) -> None:

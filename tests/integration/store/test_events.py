@@ -118,3 +118,21 @@ async def test_one_large_append_is_one_gapless_batch(backend: StoreBackend) -> N
     events = await store.read_events("s1", 0, 10_000)
     assert [e["seq"] for e in events] == list(range(1, 5002))
     assert events[-1] == {"seq": 5001, "i": 4999}
+
+
+async def test_append_with_a_dedupe_key_appends_once(backend: StoreBackend) -> None:
+    first, second = await backend.open(), await backend.open()
+    results = await asyncio.gather(
+        *(
+            (first if i % 2 else second).append_events(
+                "s1", [{"i": i}], now=NOW, dedupe_key="msg:m1", dedupe_ttl=600
+            )
+            for i in range(20)
+        )
+    )
+    assert sorted(results) == [[]] * 19 + [[1]]
+    assert len(await first.read_events("s1", 0, 100)) == 1
+    assert await first.last_seq("s1") == 1
+    # The key is the same one first_seen uses.
+    assert await first.first_seen("msg:m1", ttl=600) is False
+    assert await first.append_events("s1", [{}], now=NOW, dedupe_key="msg:m2") == [2]
