@@ -6,7 +6,7 @@ For each backend (SQLite file in a temp dir; Redis if it answers) it measures:
 - `append seq`: one `append_events` at a time (latency p50/p99, appends/s);
 - `append conc`: `concurrency` tasks appending to different sessions at once (appends/s);
 - `webhook path`: what the webhook receiver does per event, each step awaited in turn:
-  `first_seen` + `get_route` + `append_events` + `bus.publish` (latency p50/p99, events/s).
+  `get_route` + `append_events(dedupe_key=…)` + `bus.publish` (latency p50/p99, events/s).
 Numbers depend on the machine; compare backends within one run.
 """
 
@@ -75,10 +75,12 @@ async def _webhook_path(store: Store, bus: Bus, n: int) -> None:
     start = time.perf_counter()
     for i in range(n):
         t0 = time.perf_counter()
-        if await store.first_seen(f"msg:{i}", ttl=3600):
-            session_id = await store.get_route("dialog", f"d{i % 100}")
-            assert session_id is not None
-            seqs = await store.append_events(session_id, [EVENT], now=time.time())
+        session_id = await store.get_route("dialog", f"d{i % 100}")
+        assert session_id is not None
+        seqs = await store.append_events(
+            session_id, [EVENT], now=time.time(), dedupe_key=f"msg:{i}", dedupe_ttl=3600
+        )
+        if seqs:
             await bus.publish(session_id, seqs[-1])
         samples.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - start
