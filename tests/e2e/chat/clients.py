@@ -92,7 +92,8 @@ class WsClient:
     async def command(self, type_: str, *, id_: str | None = None, **fields: Any) -> Frame:
         id_ = id_ or new_id()
         await self.send_raw({"type": type_, "id": id_, **fields})
-        return await wait_for(lambda: self.answers.get(id_), what=f"answer to {type_} {id_}")
+        found = await wait_for(lambda: self.answers.get(id_), what=f"answer to {type_} {id_}")
+        return dict(found)
 
     async def ok(self, type_: str, **fields: Any) -> Frame:
         answer = await self.command(type_, **fields)
@@ -100,8 +101,8 @@ class WsClient:
         return answer
 
     async def event(self, predicate: Callable[[Frame], bool], what: str = "event") -> Frame:
-        return await wait_for(
-            lambda: next((e for e in self.events if predicate(e)), None), what=what
+        return dict(
+            await wait_for(lambda: next((e for e in self.events if predicate(e)), None), what=what)
         )
 
     def of_type(self, type_: str) -> list[Frame]:
