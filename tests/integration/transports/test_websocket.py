@@ -295,7 +295,7 @@ async def test_each_event_is_encoded_once_for_all_connections_of_a_session(
 
 
 async def test_a_client_that_stops_reading_is_dropped_and_others_go_on() -> None:
-    limits = TransportLimits(slow_consumer_seconds=0.5, recheck_seconds=0)
+    limits = TransportLimits(slow_consumer_seconds=2.0, recheck_seconds=0)
     with capture_logs() as logs:
         await _slow_and_calm(limits)
     assert any(log["event"] == "ws.slow_consumer" for log in logs)
