@@ -106,6 +106,21 @@ class Store(Protocol):
         Raises `Conflict` when the version moved or the session is gone."""
         ...
 
+    async def update_session_and_append(
+        self,
+        session_id: str,
+        doc: JSON,
+        *,
+        expected_version: int,
+        events: list[JSON],
+        now: float,
+    ) -> tuple[int, list[int]]:
+        """Compare-and-set the session document AND append `events` to its log in one atomic
+        step: either both happen or neither (raises `Conflict`, nothing appended, when the
+        version moved or the session is gone). Returns (new version, the seqs given; [] when
+        `events` is empty). Seqs and retention exactly as `append_events`."""
+        ...
+
     async def delete_session(self, session_id: str) -> None:
         """Drop the session with its event log, idempotency records, routes, deadlines and
         activity. Idempotent. Outbox items and parked events are not touched."""

@@ -106,6 +106,7 @@ class RedisStore:
                 "APPEND",
                 "CREATE_SESSION",
                 "UPDATE_SESSION",
+                "UPDATE_AND_APPEND",
                 "DELETE_SESSION",
                 "PUT_ROUTE",
                 "CLAIM_COMMAND",
@@ -202,6 +203,33 @@ class RedisStore:
             raise Conflict(f"session {session_id} is not at version {expected_version}")
         return int(version)
 
+    async def update_session_and_append(
+        self,
+        session_id: str,
+        doc: JSON,
+        *,
+        expected_version: int,
+        events: list[JSON],
+        now: float,
+    ) -> tuple[int, list[int]]:
+        retention = self._retention
+        result = await self._eval(
+            "UPDATE_AND_APPEND",
+            [self._session(session_id), self._seq(session_id), self._events(session_id)],
+            [
+                _dumps(doc),
+                expected_version,
+                repr(now),
+                retention.count,
+                repr(now - retention.age),
+                *_bodies(events),
+            ],
+        )
+        if not result:
+            raise Conflict(f"session {session_id} is not at version {expected_version}")
+        version, last = int(result[0]), int(result[1])
+        return version, _seqs_upto(last, len(events))
+
     async def delete_session(self, session_id: str) -> None:
         p = self._p
         await self._eval(
@@ -247,7 +275,7 @@ class RedisStore:
     ) -> list[int]:
         if not events:
             return []
-        bodies = [_dumps({k: v for k, v in e.items() if k != "seq"})[1:] for e in events]
+        bodies = _bodies(events)
         retention = self._retention
         last = int(
             await self._eval(
@@ -264,7 +292,7 @@ class RedisStore:
         )
         if last == 0:
             return []
-        return list(range(last - len(events) + 1, last + 1))
+        return _seqs_upto(last, len(events))
 
     async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
         with _boundary():
@@ -473,6 +501,17 @@ class RedisStore:
 
     async def unlock(self, name: str, owner: str) -> None:
         await self._eval("UNLOCK", [f"{self._p}lock:{name}"], [owner])
+
+
+def _bodies(events: list[JSON]) -> list[str]:
+    """Each event's JSON without a caller-given "seq" and without its leading "{" (the append
+    script puts "seq" first)."""
+    return [_dumps({k: v for k, v in e.items() if k != "seq"})[1:] for e in events]
+
+
+def _seqs_upto(last: int, count: int) -> list[int]:
+    """The `count` consecutive seqs ending at `last`."""
+    return list(range(last - count + 1, last + 1)) if count else []
 
 
 def _deadline_member(session_id: str, kind: str) -> str:

@@ -3,42 +3,66 @@ script, so it is atomic and costs one round trip. Key layout: docs/storage.md.""
 
 from __future__ import annotations
 
-# KEYS: seq counter, event zset, dedupe key. ARGV: now, keep_count, cutoff, dedupe ttl ms ('' for
-# no dedupe), then each event's JSON without its leading "{" (the script puts "seq" first).
-# Members are "<at>|<json>", scored by seq. 0 (nothing appended) for a duplicate.
-APPEND = """
-if ARGV[4] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return 0 end
-local n = #ARGV - 4
-local last = redis.call('INCRBY', KEYS[1], n)
-local first = last - n + 1
-local args = {}
-for i = 1, n do
-  local seq = first + i - 1
-  local body = ARGV[4 + i]
-  local json
-  if body == '}' then json = '{"seq":' .. seq .. '}' else json = '{"seq":' .. seq .. ',' .. body end
-  args[#args + 1] = seq
-  args[#args + 1] = ARGV[1] .. '|' .. json
-  if #args >= 1000 or i == n then  -- unpack() is limited to a few thousand values
-    redis.call('ZADD', KEYS[2], unpack(args))
-    args = {}
+# Appends ARGV[first_body..] (each event's JSON without its leading "{"; the function puts
+# "seq" first) to a session's log at `at`, then enforces retention (keep the newest
+# `keep_count`, drop the oldest older than `cutoff`); returns the last seq given. Needs at least
+# one body. Members are "<at>|<json>", scored by seq.
+_APPEND_LOG = """
+local function append_log(seq_key, events_key, at, keep_count, cutoff, first_body)
+  local n = #ARGV - first_body + 1
+  local last = redis.call('INCRBY', seq_key, n)
+  local first = last - n + 1
+  local args = {}
+  for i = 1, n do
+    local seq = first + i - 1
+    local body = ARGV[first_body + i - 1]
+    local json = '{"seq":' .. seq .. '}'
+    if body ~= '}' then json = '{"seq":' .. seq .. ',' .. body end
+    args[#args + 1] = seq
+    args[#args + 1] = at .. '|' .. json
+    if #args >= 1000 or i == n then  -- unpack() is limited to a few thousand values
+      redis.call('ZADD', events_key, unpack(args))
+      args = {}
+    end
   end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', last - tonumber(ARGV[2]))
-local cutoff = tonumber(ARGV[3])
-while true do
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 15)
-  local removed = 0
-  for _, m in ipairs(oldest) do
-    local at = tonumber(string.sub(m, 1, string.find(m, '|', 1, true) - 1))
-    if at >= cutoff then break end
-    redis.call('ZREM', KEYS[2], m)
-    removed = removed + 1
+  redis.call('ZREMRANGEBYSCORE', events_key, '-inf', last - tonumber(keep_count))
+  local oldest_kept = tonumber(cutoff)
+  while true do
+    local oldest = redis.call('ZRANGE', events_key, 0, 15)
+    local removed = 0
+    for _, m in ipairs(oldest) do
+      local t = tonumber(string.sub(m, 1, string.find(m, '|', 1, true) - 1))
+      if t >= oldest_kept then break end
+      redis.call('ZREM', events_key, m)
+      removed = removed + 1
+    end
+    if removed < 16 then break end
   end
-  if removed < 16 then break end
+  return last
 end
-return last
 """
+
+# Compare-and-set of a session hash: the new version, or 0 when the version moved or the
+# session is gone.
+_SET_DOC = """
+local function set_doc(session_key, doc, expected_version)
+  local v = redis.call('HGET', session_key, 'v')
+  if not v or tonumber(v) ~= tonumber(expected_version) then return 0 end
+  redis.call('HSET', session_key, 'doc', doc)
+  return redis.call('HINCRBY', session_key, 'v', 1)
+end
+"""
+
+# KEYS: seq counter, event zset, dedupe key. ARGV: now, keep_count, cutoff, dedupe ttl ms ('' for
+# no dedupe), then at least one event body (as for append_log). The last seq given; 0 (nothing
+# appended) for a duplicate.
+APPEND = (
+    _APPEND_LOG
+    + """
+if ARGV[4] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[4]) then return 0 end
+return append_log(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 5)
+"""
+)
 
 # KEYS: session hash, activity zset. ARGV: doc, now, session id.
 CREATE_SESSION = """
@@ -49,12 +73,23 @@ return 1
 """
 
 # KEYS: session hash. ARGV: doc, expected version. 0 when the version moved.
-UPDATE_SESSION = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v or tonumber(v) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[1])
-return redis.call('HINCRBY', KEYS[1], 'v', 1)
+UPDATE_SESSION = _SET_DOC + "return set_doc(KEYS[1], ARGV[1], ARGV[2])\n"
+
+# KEYS: session hash, seq counter, event zset. ARGV: doc, expected version, now, keep_count,
+# cutoff, then zero or more event bodies (as for append_log). 0 (nothing written, the seq
+# counter untouched) when the version moved; else {new version, last seq given (0 when no
+# events)}.
+UPDATE_AND_APPEND = (
+    _SET_DOC
+    + _APPEND_LOG
+    + """
+local version = set_doc(KEYS[1], ARGV[1], ARGV[2])
+if version == 0 then return 0 end
+local last = 0
+if #ARGV > 5 then last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 6) end
+return {version, last}
 """
+)
 
 # KEYS: session hash, seq, events, command-id set, route-key set, deadline-kind set,
 # activity zset, deadline zset, deadline-at hash.

@@ -159,13 +159,30 @@ class SqliteStore:
         text = _dumps(doc)
 
         def op(conn: Conn) -> int:
-            cursor = conn.execute(
-                "UPDATE sessions SET doc = ?, version = version + 1 WHERE id = ? AND version = ?",
-                (text, session_id, expected_version),
-            )
-            if cursor.rowcount != 1:
-                raise Conflict(f"session {session_id} is not at version {expected_version}")
-            return expected_version + 1
+            return _compare_and_set(conn, session_id, text, expected_version)
+
+        return await self._write(op)
+
+    async def update_session_and_append(
+        self,
+        session_id: str,
+        doc: JSON,
+        *,
+        expected_version: int,
+        events: list[JSON],
+        now: float,
+    ) -> tuple[int, list[int]]:
+        text = _dumps(doc)
+        bodies = _bodies(events)
+        keep_count = self._retention.count
+        cutoff = now - self._retention.age
+
+        def op(conn: Conn) -> tuple[int, list[int]]:
+            # One job: a Conflict rolls back its savepoint (nothing of it stays); the CAS runs
+            # first, so a lost one does not even touch the seq counter.
+            version = _compare_and_set(conn, session_id, text, expected_version)
+            seqs = _append(conn, session_id, bodies, now, keep_count, cutoff) if bodies else []
+            return version, seqs
 
         return await self._write(op)
 
@@ -220,47 +237,14 @@ class SqliteStore:
         if not events:
             return []
         clock_now = self._clock()
-        bodies = [_dumps({k: v for k, v in event.items() if k != "seq"}) for event in events]
+        bodies = _bodies(events)
         keep_count = self._retention.count
         cutoff = now - self._retention.age
 
         def op(conn: Conn) -> list[int]:
             if dedupe_key is not None and not _mark(conn, dedupe_key, clock_now, dedupe_ttl):
                 return []
-            row = conn.execute(
-                "INSERT INTO event_heads (session_id, last_seq) VALUES (?, ?) "
-                "ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq "
-                "RETURNING last_seq",
-                (session_id, len(bodies)),
-            ).fetchone()
-            last = int(row[0])
-            first = last - len(bodies) + 1
-            seqs = list(range(first, last + 1))
-            conn.executemany(
-                "INSERT INTO events (session_id, seq, at, event) VALUES (?, ?, ?, ?)",
-                [
-                    (
-                        session_id,
-                        seq,
-                        now,
-                        '{"seq":' + str(seq) + ("," + body[1:] if body != "{}" else "}"),
-                    )
-                    for seq, body in zip(seqs, bodies, strict=True)
-                ],
-            )
-            # Count: keep the newest `keep_count`. Age: drop the oldest events until the first
-            # young one (walks one row when nothing is old).
-            conn.execute(
-                "DELETE FROM events WHERE session_id = ?1 AND seq <= ?2 - ?3",
-                (session_id, last, keep_count),
-            )
-            conn.execute(
-                "DELETE FROM events WHERE session_id = ?1 AND seq < coalesce(("
-                " SELECT seq FROM events WHERE session_id = ?1 AND at >= ?2"
-                " ORDER BY seq LIMIT 1), ?3 + 1)",
-                (session_id, cutoff, last),
-            )
-            return seqs
+            return _append(conn, session_id, bodies, now, keep_count, cutoff)
 
         return await self._write(op)
 
@@ -539,6 +523,62 @@ class SqliteStore:
                 "DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner)
             )
         )
+
+
+def _compare_and_set(conn: Conn, session_id: str, text: str, expected_version: int) -> int:
+    """Replace the document if still at `expected_version`; the new version, or `Conflict`."""
+    cursor = conn.execute(
+        "UPDATE sessions SET doc = ?, version = version + 1 WHERE id = ? AND version = ?",
+        (text, session_id, expected_version),
+    )
+    if cursor.rowcount != 1:
+        raise Conflict(f"session {session_id} is not at version {expected_version}")
+    return expected_version + 1
+
+
+def _bodies(events: list[JSON]) -> list[str]:
+    """Each event's JSON without any caller-given "seq" (`_append` puts the real one first)."""
+    return [_dumps({k: v for k, v in event.items() if k != "seq"}) for event in events]
+
+
+def _append(
+    conn: Conn, session_id: str, bodies: list[str], now: float, keep_count: int, cutoff: float
+) -> list[int]:
+    """Append non-empty `bodies` (from `_bodies`) at `now` and enforce retention; the seqs."""
+    row = conn.execute(
+        "INSERT INTO event_heads (session_id, last_seq) VALUES (?, ?) "
+        "ON CONFLICT (session_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq "
+        "RETURNING last_seq",
+        (session_id, len(bodies)),
+    ).fetchone()
+    last = int(row[0])
+    first = last - len(bodies) + 1
+    seqs = list(range(first, last + 1))
+    conn.executemany(
+        "INSERT INTO events (session_id, seq, at, event) VALUES (?, ?, ?, ?)",
+        [
+            (
+                session_id,
+                seq,
+                now,
+                '{"seq":' + str(seq) + ("," + body[1:] if body != "{}" else "}"),
+            )
+            for seq, body in zip(seqs, bodies, strict=True)
+        ],
+    )
+    # Count: keep the newest `keep_count`. Age: drop the oldest events until the first young
+    # one (walks one row when nothing is old).
+    conn.execute(
+        "DELETE FROM events WHERE session_id = ?1 AND seq <= ?2 - ?3",
+        (session_id, last, keep_count),
+    )
+    conn.execute(
+        "DELETE FROM events WHERE session_id = ?1 AND seq < coalesce(("
+        " SELECT seq FROM events WHERE session_id = ?1 AND at >= ?2"
+        " ORDER BY seq LIMIT 1), ?3 + 1)",
+        (session_id, cutoff, last),
+    )
+    return seqs
 
 
 def _mark(conn: Conn, key: str, now: float, ttl: float) -> bool:
