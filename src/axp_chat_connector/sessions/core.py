@@ -132,35 +132,72 @@ class SessionCore:
         if not new:
             return []
         seqs = await self.store.append_events(session_id, new, now=self.clock())
+        await self._appended(session_id, seqs)
+        return seqs
+
+    async def change_and_append(
+        self,
+        session_id: str,
+        edit: Callable[[SessionRecord], tuple[SessionRecord, list[dict[str, Any]]] | None],
+        *,
+        loaded: tuple[SessionRecord, int] | None = None,
+        attempts: int = 8,
+    ) -> tuple[SessionRecord, list[int]] | None:
+        """`change`, where `edit` also names the events the change causes: the new document
+        and the events are written in one atomic step (a crash between the two cannot leave a
+        state that says "done" with its event missing). None when `edit` changed nothing."""
+        for _ in range(attempts):
+            record, version = loaded or await self.load(session_id)
+            loaded = None
+            result = edit(record)
+            if result is None:
+                return None
+            updated, new = result
+            try:
+                if new:
+                    _, seqs = await self.store.update_session_and_append(
+                        session_id,
+                        to_doc(updated),
+                        expected_version=version,
+                        events=new,
+                        now=self.clock(),
+                    )
+                else:
+                    await self.save(updated, version)
+                    seqs = []
+            except Conflict:
+                continue
+            await self._appended(session_id, seqs)
+            return updated, seqs
+        raise Conflict(f"session {session_id} kept changing")
+
+    async def _appended(self, session_id: str, seqs: list[int]) -> None:
+        if not seqs:
+            return
         started = WEBHOOK_STARTED.get()
         if started is not None and self.on_webhook_appended is not None:
             for seq in seqs:
                 self.on_webhook_appended(session_id, seq, started)
         await self.bus.publish(session_id, seqs[-1])
-        return seqs
 
     async def close_chat(
         self, session_id: str, ended_event: dict[str, Any], *, extra: Sequence[dict[str, Any]] = ()
     ) -> bool:
-        """Step CHAT_CLOSED; when it proceeds (the chat was live), record it and append
-        `extra` events then `chat.ended` once. False when the chat had already ended."""
-        closed = False
+        """Step CHAT_CLOSED; when it proceeds (the chat was live), record it together with
+        `extra` events and `chat.ended`, once. False when the chat had already ended."""
 
-        def edit(record: SessionRecord) -> SessionRecord | None:
-            nonlocal closed
+        def edit(record: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
             move = step(record.phase, Input.CHAT_CLOSED)
-            closed = move.outcome is Outcome.PROCEED
-            if not closed:
+            if move.outcome is not Outcome.PROCEED:
                 return None
-            return _chat_ended(record, move.phase.chat)
+            return _chat_ended(record, move.phase.chat), [*extra, ended_event]
 
-        await self.change(session_id, edit)
-        if closed:
-            await self.append(session_id, [*extra, ended_event])
-            for kind in (CHAT_IDLE_WARNING, CHAT_IDLE, MESSAGE_HOLD):
-                await self.store.clear_deadline(session_id, kind)
-            _log.info("chat.ended", session_id=session_id, by=ended_event.get("by"))
-        return closed
+        if await self.change_and_append(session_id, edit) is None:
+            return False
+        for kind in (CHAT_IDLE_WARNING, CHAT_IDLE, MESSAGE_HOLD):
+            await self.store.clear_deadline(session_id, kind)
+        _log.info("chat.ended", session_id=session_id, by=ended_event.get("by"))
+        return True
 
 
 def _chat_ended(record: SessionRecord, chat: ChatState) -> SessionRecord:

@@ -273,44 +273,46 @@ class Inbound:
         pending (and leaves it to us) or settled with its index already through the hold."""
         window = timedelta(seconds=self.core.config.hold_window)
         now = self.core.now()
-        released: list[dict[str, Any] | None] = []
         deadline: datetime | None = None
 
-        def edit(current: SessionRecord) -> SessionRecord | None:
-            nonlocal released, deadline
+        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
+            nonlocal deadline
             outbox = current.outbox
             if settling is not None and settling in outbox:
                 outbox = {k: v for k, v in outbox.items() if k != settling}
             if dialog_id is not None and current.dialog_id not in (None, dialog_id):
-                released, deadline = [item], None  # an older dialog: no order to keep
-                return None if outbox is current.outbox else replace(current, outbox=outbox)
+                deadline = None  # an older dialog: no order to keep
+                shown = [] if item is None else [item]
+                if outbox is current.outbox and not shown:
+                    return None
+                return replace(current, outbox=outbox), shown
             out: ordering.Released[dict[str, Any] | None] = ordering.offer(
                 current.hold, index, item, now, window
             )
-            released, deadline = list(out.items), out.deadline
-            if index is None and out.hold == current.hold and outbox is current.outbox:
+            deadline = out.deadline
+            shown = [m for m in out.items if m is not None]
+            if out.hold == current.hold and outbox is current.outbox and not shown:
                 return None  # nothing to remember: no write
-            return replace(current, hold=out.hold, outbox=outbox)
+            return replace(current, hold=out.hold, outbox=outbox), shown
 
-        await self.core.change(session_id, edit, loaded=loaded)
-        await self.core.append(session_id, [m for m in released if m is not None])
+        await self.core.change_and_append(session_id, edit, loaded=loaded)
         if deadline is not None:
             await self.core.store.set_deadline(session_id, MESSAGE_HOLD, deadline.timestamp())
 
     async def expire_hold(self, session_id: str) -> None:
         window = timedelta(seconds=self.core.config.hold_window)
         now = self.core.now()
-        released: list[dict[str, Any] | None] = []
         deadline: datetime | None = None
 
-        def edit(current: SessionRecord) -> SessionRecord | None:
-            nonlocal released, deadline
+        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
+            nonlocal deadline
             out = ordering.expire(current.hold, now, window)
-            released, deadline = list(out.items), out.deadline
-            return None if not out.items else replace(current, hold=out.hold)
+            deadline = out.deadline
+            if not out.items:
+                return None
+            return replace(current, hold=out.hold), [m for m in out.items if m is not None]
 
-        await self.core.change(session_id, edit)
-        await self.core.append(session_id, [m for m in released if m is not None])
+        await self.core.change_and_append(session_id, edit)
         if deadline is not None:
             await self.core.store.set_deadline(session_id, MESSAGE_HOLD, deadline.timestamp())
 

@@ -460,28 +460,25 @@ class SessionService:
         raise AxpError("AXP did not open the chat")
 
     async def chat_opened(self, session_id: str, engagement_id: str, dialog_id: str) -> None:
-        """Record the open chat (once): `chat.started` first, then the chat is OPEN, then the
-        events that beat it here (parked while it was STARTING) are routed, in that order."""
-        record, _ = await self.core.load(session_id)
-        if record.chat is not ChatState.STARTING:
-            return
+        """Record the open chat and `chat.started` together (once), then route the events that
+        beat it here (parked while it was STARTING), in that order."""
         await self.core.store.put_route("dialog", dialog_id, session_id)
         started = events.chat_started(
             self.core.now(), engagement_id=engagement_id, dialog_id=dialog_id
         )
-        await self.core.append(session_id, [started])
 
-        def edit(current: SessionRecord) -> SessionRecord | None:
+        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
             if current.chat is not ChatState.STARTING:
                 return None
             move = step(current.phase, Input.CHAT_OPENED)
-            return replace(
+            opened = replace(
                 current, chat=move.phase.chat, engagement_id=engagement_id, dialog_id=dialog_id
             )
+            return opened, [started]
 
-        opened = await self.core.change(session_id, edit)
-        if opened is not None:
-            await self.inbound.unpark(session_id, opened)
+        done = await self.core.change_and_append(session_id, edit)
+        if done is not None:
+            await self.inbound.unpark(session_id, done[0])
 
     async def _send(self, command: frames.Send, record: SessionRecord) -> dict[str, Any]:
         assert record.dialog_id is not None
@@ -619,18 +616,16 @@ class SessionService:
         await self._finish_session(session_id, reason)
 
     async def _finish_session(self, session_id: str, reason: SessionEndReason) -> None:
-        def ended(current: SessionRecord) -> SessionRecord | None:
+        ended = events.session_ended(self.core.now(), reason=reason)
+
+        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
             if current.state is SessionState.ENDED:
                 return None
-            return replace(
-                current,
-                state=SessionState.ENDED,
-                chat=ChatState.ENDED if current.chat is not ChatState.NONE else current.chat,
-            )
+            chat = ChatState.ENDED if current.chat is not ChatState.NONE else current.chat
+            return replace(current, state=SessionState.ENDED, chat=chat), [ended]
 
-        if await self.core.change(session_id, ended) is None:
+        if await self.core.change_and_append(session_id, edit) is None:
             return
-        await self.core.append(session_id, [events.session_ended(self.core.now(), reason=reason)])
         store, now = self.core.store, self.core.clock()
         for kind in (SESSION_IDLE, TOKEN_RENEW, CHAT_IDLE, CHAT_IDLE_WARNING):
             await store.clear_deadline(session_id, kind)
