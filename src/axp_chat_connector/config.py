@@ -263,7 +263,7 @@ class Settings(BaseSettings):
             "instance. Required by `serve`; `demo` makes a random one."
         ),
     )
-    session_token_ttl: float = Field(86400.0, gt=60, description="Session token lifetime (s).")
+    session_token_ttl: float = Field(86400.0, ge=10, description="Session token lifetime (s).")
     guest_mode: bool = Field(
         False,
         description="Allow `login` with unverified pre-chat data (on in `demo`, off by default).",

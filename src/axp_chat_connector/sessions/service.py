@@ -258,8 +258,8 @@ class SessionService:
         store, clock = self.core.store, self.core.clock()
         await store.create_session(session_id, to_doc(record), now=clock)
         await store.put_route("axp_session", created.sessionId, session_id)
-        await store.set_deadline(session_id, SESSION_IDLE, clock + config.session_idle_timeout)
         token, expires_at = self._token(session_id)
+        await self.schedule_token_renewal(session_id, expires_at.timestamp())
         _log.info("session.created", session_id=session_id)
         return Answer(
             codec.ok(
@@ -283,6 +283,7 @@ class SessionService:
             # bound all the same, from the oldest kept event: the client calls `history`
             return Answer(codec.error(Gap(oldest), command.id), bound=Bound(session_id, oldest - 1))
         token, expires_at = self._token(session_id)
+        await self.schedule_token_renewal(session_id, expires_at.timestamp())
         frame = codec.ok(
             command.id,
             sessionId=session_id,
@@ -300,7 +301,12 @@ class SessionService:
         )
 
     async def schedule_token_renewal(self, session_id: str, expires_at: float) -> None:
-        before = self.core.config.token_renew_before.total_seconds()
+        """A fresh token goes out in-band (`session.token`) a while before this one expires:
+        `token_renew_before`, or a fifth of the lifetime if that is shorter."""
+        config = self.core.config
+        before = min(
+            config.token_renew_before.total_seconds(), config.token_ttl.total_seconds() / 5
+        )
         await self.core.store.set_deadline(session_id, TOKEN_RENEW, expires_at - before)
 
     # -- AXP session calls (with the invisible re-creation of a session AXP forgot) -----------

@@ -62,7 +62,7 @@ def stack(
         "AXP_CHAT_CALLBACK_SECRET": secrets.token_urlsafe(32),
         "AXP_CHAT_SESSION_TOKEN_SECRET": secrets.token_urlsafe(48),
         "AXP_CHAT_STORE_URL": f"sqlite:///{data / 'connector.db'}",
-        "AXP_CHAT_GUEST_MODE": "true",
+        "AXP_CHAT_GUEST_MODE": str(getattr(request.module, "GUEST_MODE", True)).lower(),
         "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",
         "AXP_CHAT_AXP_BACKOFF_BASE": "0.05",
         "AXP_CHAT_LOG_FORMAT": "console",
