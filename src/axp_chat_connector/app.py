@@ -11,6 +11,8 @@ held by an idle socket); everything else, lifespan included, goes to the Starlet
 answers carry CORS headers for the allowed origins. `X-Forwarded-For`/`-Proto` from
 `trusted_proxies` are applied by the Starlette side only (`uvicorn_options` turns uvicorn's own
 proxy-header middleware off: it would hold a coroutine frame per idle WebSocket).
+`direct_routes` (`(path prefix, route)`) skip the middleware stack too: the webhook receiver,
+a server-to-server hot path that needs neither CORS nor forwarded addresses.
 
 Lifespan: the hooks are entered in order at startup (async context managers, or callables
 returning one, e.g. `contextlib.asynccontextmanager` functions), then `on_startup` callables
@@ -33,8 +35,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.routing import BaseRoute, Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from axp_chat_connector.bus.base import Bus
@@ -67,7 +69,9 @@ class ConnectorApp:
         longpoll: LongPoll,
         metrics: Metrics,
         limits: TransportLimits,
+        direct: Sequence[tuple[str, ASGIApp]] = (),
     ) -> None:
+        self.direct = tuple(direct)
         self.starlette = starlette
         self.websocket = websocket
         self.hub = hub
@@ -79,6 +83,10 @@ class ConnectorApp:
         """Hand the scope on without a coroutine frame of our own (an idle socket holds none)."""
         if scope["type"] == "websocket" and scope["path"] == scope.get("root_path", "") + WS_PATH:
             return self.websocket(scope, receive, send)
+        if scope["type"] == "http":
+            for prefix, app in self.direct:
+                if scope["path"].startswith(prefix):
+                    return app(scope, receive, send)
         return self.starlette(scope, receive, send)
 
 
@@ -106,6 +114,7 @@ def create_app(
     on_shutdown: Sequence[Callback] = (),
     metrics: Metrics | None = None,
     trusted_proxies: str = "127.0.0.1",
+    direct_routes: Sequence[tuple[str, BaseRoute]] = (),
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
@@ -160,7 +169,8 @@ def create_app(
         ],
         lifespan=run,
     )
-    return ConnectorApp(starlette, websocket, hub, longpoll, metrics, limits)
+    direct = [(prefix, Router(routes=[route])) for prefix, route in direct_routes]
+    return ConnectorApp(starlette, websocket, hub, longpoll, metrics, limits, direct)
 
 
 def _as_cm(hook: LifespanHook) -> AbstractAsyncContextManager[Any]:

@@ -43,6 +43,7 @@ _log = structlog.get_logger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 PROVISIONING_LOCK = "provisioning"
+CALLBACK_PREFIX = "/v1/axp/callback/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,8 @@ async def assemble(
             bus=bus,
             limits=transport_limits(settings),
             readiness=ready,
-            extra_routes=[receiver.route(), *web_routes()],
+            extra_routes=web_routes(),
+            direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
         )
         tasks.append(background.spawn(outbox.run(), name="outbox"))

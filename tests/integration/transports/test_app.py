@@ -115,6 +115,25 @@ async def test_lifespan_hooks_run_in_order_and_extra_routes_are_served() -> None
     assert calls == ["store up", "axp up", "startup", "shutdown", "axp down", "store down"]
 
 
+async def test_direct_routes_skip_the_middleware_and_the_rest_keeps_it() -> None:
+    async def callback(request: Request) -> Response:
+        return PlainTextResponse(request.path_params["secret"])
+
+    route = Route("/v1/axp/callback/{secret}", callback, methods=["POST"])
+    limits = TransportLimits(recheck_seconds=0, allowed_origins=frozenset({"https://shop.example"}))
+    async with (
+        running(limits, direct_routes=[("/v1/axp/callback/", route)]) as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        origin = {"Origin": "https://shop.example"}
+        direct = await http.post("/v1/axp/callback/abc", headers=origin)
+        assert direct.text == "abc"
+        assert "access-control-allow-origin" not in direct.headers  # no CORS middleware
+        assert (await http.get("/v1/axp/callback/abc")).status_code == 405
+        polled = await http.get("/healthz", headers=origin)
+        assert polled.headers.get("access-control-allow-origin") == "https://shop.example"
+
+
 async def test_websockets_elsewhere_go_to_starlette() -> None:
     async with running() as env:
         with pytest.raises(InvalidStatus) as caught:
