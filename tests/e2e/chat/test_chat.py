@@ -332,3 +332,24 @@ async def test_metrics_show_webhooks_and_their_latency_to_clients(
     assert samples["axp_chat_webhook_to_client_seconds_count"] >= 1
     assert samples["axp_chat_webhook_answer_seconds_count"] >= 1
     assert any(k.startswith("axp_chat_axp_call_seconds_count") for k in samples)
+
+
+async def test_a_send_accepted_before_a_restart_is_delivered_after_it_once(
+    stack: Stack, agent: Agent
+) -> None:
+    client, engagement_id, _ = await chatting(stack, agent)
+    await agent.faults(
+        operations=[{"operation": "sendDigitalMessage", "status": 503, "count": 1000}]
+    )
+    await client.ok("send", id_="outbox-1", text="kept across the restart")
+    token = await session_token(client)
+    last = client.events[-1]["seq"]
+    stack.stop_connector()
+    await client.close()
+    await agent.clear_faults()
+    stack.start_connector()
+    again = await WsClient(stack.connector_url).open()
+    await again.ok("resume", token=token, after=last)
+    echo = await again.event(lambda e: e.get("clientMessageId") == "outbox-1", "the echo")
+    assert echo["text"] == "kept across the restart"
+    assert await wait_for_agent_text(agent, engagement_id, "kept across the restart") == 1
