@@ -1,5 +1,5 @@
-"""Browser fixtures: headless Debian Chromium driven by Playwright, and the emulator serving the
-agent console.
+"""Browser fixtures: headless Debian Chromium driven by Playwright, the emulator serving the
+agent console, and `axp-chat-connector demo` (the real connector and emulator) as a process.
 
 Chromium comes from Debian (`apt-get install -y chromium`), not from Playwright's download. When
 it is missing the browser tests are skipped, except under CI (`CI=true`), where that fails.
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -18,7 +19,7 @@ import pytest_asyncio
 
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
-from tests.servers import ROOT, serve_app
+from tests.servers import ROOT, free_port, serve_app, spawn
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
@@ -92,3 +93,23 @@ async def emulator_url() -> AsyncIterator[str]:
     app = create_app(EmulatorSettings(allow_http_callbacks=True))
     async with serve_app(app) as base:
         yield base
+
+
+@dataclass(frozen=True)
+class Demo:
+    """`axp-chat-connector demo` running: the connector (demo site at `/`) and the emulator."""
+
+    site: str
+    emulator: str
+
+
+@pytest.fixture(scope="session")
+def demo() -> Iterator[Demo]:
+    """The real connector and emulator as one child process, started once for the session.
+
+    Tests share it: each one finds its own engagements by a customer name of its own."""
+    port, emulator_port = free_port(), free_port()
+    site = f"http://127.0.0.1:{port}"
+    args = ["demo", "--port", str(port), "--emulator-port", str(emulator_port)]
+    with spawn(args, f"{site}/readyz", timeout=30):
+        yield Demo(site, f"http://127.0.0.1:{emulator_port}")

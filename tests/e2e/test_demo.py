@@ -4,15 +4,15 @@ agent answers from the console at the emulator's /emulator/. Screenshots go to t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import pytest
 import pytest_asyncio
 
-from tests.servers import TIME_SCALE, free_port, spawn
+from tests.e2e.conftest import Demo
+from tests.servers import TIME_SCALE
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -20,21 +20,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 WAIT_MS: Final = 15_000 * TIME_SCALE
-
-
-@dataclass(frozen=True)
-class Demo:
-    site: str
-    emulator: str
-
-
-@pytest.fixture(scope="module")
-def demo() -> Iterator[Demo]:
-    port, emulator_port = free_port(), free_port()
-    site = f"http://127.0.0.1:{port}"
-    args = ["demo", "--port", str(port), "--emulator-port", str(emulator_port)]
-    with spawn(args, f"{site}/readyz", timeout=30):
-        yield Demo(site, f"http://127.0.0.1:{emulator_port}")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
