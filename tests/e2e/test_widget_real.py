@@ -299,10 +299,12 @@ async def test_a_message_sent_while_the_line_is_cut_arrives_once(
     await page.screenshot(path=artifacts / "widget-real-2-cut.png")
 
     async def retried() -> bool:
-        return any("/v1/poll/" in url for url in refused)
+        return sum("/v1/ws" in url for url in refused) >= 2
 
-    # The client tries again meanwhile (WebSocket, then long polling), and fails.
+    # The client tries again meanwhile, and fails; an outage is not a blocked WebSocket, so it
+    # keeps to WebSocket (no fallback to long polling while the browser says it is offline).
     await until(retried, "reconnects refused while cut")
+    assert not any("/v1/poll/" in url for url in refused)
     assert "Sent while cut off" not in await agent.heard()
 
     # It comes back: the send goes out and arrives once. (The network first: a socket routed

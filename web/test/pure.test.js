@@ -105,6 +105,16 @@ test('fallback: failures of a WebSocket fall back only after the threshold', () 
   assert.equal(chooser.choose(), 'longpoll');
 });
 
+test('fallback: a WebSocket failing while the device is offline does not count', () => {
+  let offline = true;
+  const chooser = new TransportChooser({ offline: () => offline });
+  chooser.failed('websocket');
+  assert.equal(chooser.choose(), 'websocket', 'an outage is not a blocked WebSocket');
+  offline = false;
+  chooser.failed('websocket');
+  assert.equal(chooser.choose(), 'longpoll');
+});
+
 test('fallback: without WebSocket support, always long polling', () => {
   const chooser = new TransportChooser({ websocketAvailable: false, now: () => 1e12 });
   assert.equal(chooser.choose(), 'longpoll');

@@ -10,6 +10,9 @@
  * @property {number} [retryWebSocketAfterMs] how long to long-poll before trying WebSocket
  *   again (default 60000; doubled after each failed retry, up to 16 times that)
  * @property {boolean} [websocketAvailable] false where there is no WebSocket at all
+ * @property {() => boolean} [offline] whether the device is offline now (default:
+ *   `navigator.onLine === false`); a WebSocket failing while offline says nothing about
+ *   WebSocket being blocked, so it does not count towards the fallback
  * @property {() => number} [now]
  */
 
@@ -20,6 +23,7 @@ export class TransportChooser {
     this.retryAfterMs = options.retryWebSocketAfterMs ?? 60000;
     this.websocketAvailable = options.websocketAvailable ?? true;
     this.now = options.now ?? Date.now;
+    this.offline = options.offline ?? (() => globalThis.navigator?.onLine === false);
     this.wsFailures = 0;
     this.retries = 0;
     this.probing = false;
@@ -76,7 +80,7 @@ export class TransportChooser {
    * @param {TransportName} name
    */
   failed(name) {
-    if (name !== 'websocket' || this.current !== 'websocket') return;
+    if (name !== 'websocket' || this.current !== 'websocket' || this.offline()) return;
     this.wsFailures += 1;
     if (this.probing) {
       // A retry of WebSocket after falling back failed: long-poll again, retry later still.
