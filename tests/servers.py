@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -52,6 +53,29 @@ async def serve_app(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]
 
 
 LOG_DIR = ROOT / "test-artifacts" / "logs"
+
+
+def connector_env(
+    emulator_url: str, public_url: str, store_url: str, **more: str
+) -> dict[str, str]:
+    """The environment of a `serve` process wired to the emulator at `emulator_url` (whose
+    default credentials it uses), guest mode on; `more` adds or overrides settings."""
+    return {
+        "AXP_CHAT_AXP_BASE_URL": emulator_url,
+        "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
+        "AXP_CHAT_AXP_CLIENT_ID": "axp-chat-connector",
+        "AXP_CHAT_AXP_CLIENT_SECRET": "emulator-client-secret",
+        "AXP_CHAT_AXP_APP_KEY": "emulator-app-key",
+        "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
+        "AXP_CHAT_PUBLIC_URL": public_url,
+        "AXP_CHAT_CALLBACK_SECRET": secrets.token_urlsafe(32),
+        "AXP_CHAT_SESSION_TOKEN_SECRET": secrets.token_urlsafe(48),
+        "AXP_CHAT_STORE_URL": store_url,
+        "AXP_CHAT_GUEST_MODE": "true",
+        "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",
+        "AXP_CHAT_LOG_FORMAT": "console",
+        **more,
+    }
 
 
 @contextlib.contextmanager

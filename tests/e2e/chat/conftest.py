@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.chat.clients import Agent, WsClient
-from tests.servers import free_port, spawn
+from tests.servers import connector_env, free_port, spawn
 
 
 @dataclass
@@ -51,23 +50,14 @@ def stack(
     data: Path = tmp_path_factory.mktemp("connector")
     emulator_port, port = free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
-    env = {
-        "AXP_CHAT_AXP_BASE_URL": emulator_url,
-        "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
-        "AXP_CHAT_AXP_CLIENT_ID": "axp-chat-connector",
-        "AXP_CHAT_AXP_CLIENT_SECRET": "emulator-client-secret",
-        "AXP_CHAT_AXP_APP_KEY": "emulator-app-key",
-        "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
-        "AXP_CHAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "AXP_CHAT_CALLBACK_SECRET": secrets.token_urlsafe(32),
-        "AXP_CHAT_SESSION_TOKEN_SECRET": secrets.token_urlsafe(48),
-        "AXP_CHAT_STORE_URL": f"sqlite:///{data / 'connector.db'}",
-        "AXP_CHAT_GUEST_MODE": str(getattr(request.module, "GUEST_MODE", True)).lower(),
-        "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",
-        "AXP_CHAT_AXP_BACKOFF_BASE": "0.05",
-        "AXP_CHAT_LOG_FORMAT": "console",
+    env = connector_env(
+        emulator_url,
+        f"http://127.0.0.1:{port}",
+        f"sqlite:///{data / 'connector.db'}",
+        AXP_CHAT_GUEST_MODE=str(getattr(request.module, "GUEST_MODE", True)).lower(),
+        AXP_CHAT_AXP_BACKOFF_BASE="0.05",
         **getattr(request.module, "STACK_ENV", {}),
-    }
+    )
     emulator_env = {
         "AXP_EMULATOR_ALLOW_HTTP_CALLBACKS": "true",
         "AXP_EMULATOR_WEBHOOK_BACKOFF_BASE": "0.1",

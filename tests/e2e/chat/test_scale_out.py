@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import redis
 
 from tests.e2e.chat.clients import Agent, PollClient, WsClient
 from tests.e2e.chat.test_chat import CUSTOMER, session_token, texts
-from tests.servers import free_port, spawn
+from tests.servers import connector_env, free_port, spawn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -43,23 +42,10 @@ def pair() -> Iterator[Pair]:
     url = f"redis://127.0.0.1:6379/0?prefix={prefix}"
     emulator_port, first_port, second_port = free_port(), free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
-    shared = {
-        "AXP_CHAT_AXP_BASE_URL": emulator_url,
-        "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
-        "AXP_CHAT_AXP_CLIENT_ID": "axp-chat-connector",
-        "AXP_CHAT_AXP_CLIENT_SECRET": "emulator-client-secret",
-        "AXP_CHAT_AXP_APP_KEY": "emulator-app-key",
-        "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
-        # one public URL (the load balancer's): here, the first instance
-        "AXP_CHAT_PUBLIC_URL": f"http://127.0.0.1:{first_port}",
-        "AXP_CHAT_CALLBACK_SECRET": secrets.token_urlsafe(32),
-        "AXP_CHAT_SESSION_TOKEN_SECRET": secrets.token_urlsafe(48),
-        "AXP_CHAT_STORE_URL": url,
-        "AXP_CHAT_BUS_URL": url,
-        "AXP_CHAT_GUEST_MODE": "true",
-        "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",
-        "AXP_CHAT_LOG_FORMAT": "console",
-    }
+    # one public URL (the load balancer's): here, the first instance
+    shared = connector_env(
+        emulator_url, f"http://127.0.0.1:{first_port}", url, AXP_CHAT_BUS_URL=url
+    )
     with contextlib.ExitStack() as stack:
         stack.enter_context(
             spawn(
