@@ -14,6 +14,8 @@ from tests.integration.store.conftest import TIME_SCALE
 
 from .conftest import BusBackend, Collector
 
+_POLL_INTERVAL = 0.01  # a poll interval, not a wait for an outcome
+
 pytestmark = pytest.mark.redis
 
 
@@ -42,7 +44,7 @@ async def _until(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> 
     deadline = time.monotonic() + timeout * TIME_SCALE
     while not await check():
         assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(_POLL_INTERVAL)
 
 
 async def test_another_instance_receives_the_publish(redis_backend: BusBackend) -> None:

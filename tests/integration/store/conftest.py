@@ -18,6 +18,8 @@ import redis
 
 from axp_chat_connector.store import Retention, Store, open_store
 
+_POLL_INTERVAL = 0.01  # a poll interval, not a wait for an outcome
+
 REDIS_URL = os.environ.get("AXP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TIME_SCALE = float(os.environ.get("AXP_TEST_TIME_SCALE", "1"))
 _redis_state: dict[str, str | None] = {}
@@ -108,7 +110,7 @@ class StoreBackend:
         deadline = time.monotonic() + 5 * TIME_SCALE
         while not await check():
             assert time.monotonic() < deadline, f"not true {ttl} s after the TTL"
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(_POLL_INTERVAL)
 
     def ttl(self, seconds: float) -> float:
         """A TTL to use in expiry tests: real Redis gets a short one."""

@@ -8,6 +8,8 @@ from axp_chat_connector.store import Store
 
 from .conftest import StoreBackend
 
+_YIELD = 0  # one turn of the event loop
+
 NOW = 1_800_000_000.0
 
 
@@ -75,7 +77,7 @@ async def test_two_owners_never_hold_the_same_dialog(backend: StoreBackend) -> N
             for item in items:
                 delivered.append(item.item_id)
                 await store.outbox_done(item.item_id)
-            await asyncio.sleep(0)
+            await asyncio.sleep(_YIELD)
 
     await asyncio.wait_for(asyncio.gather(worker(first, "w1"), worker(second, "w2")), timeout=20)
     assert sorted(delivered) == sorted(f"d{d}-m{m}" for d in range(10) for m in range(3))

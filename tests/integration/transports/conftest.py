@@ -20,6 +20,8 @@ from axp_chat_connector.transports.limits import TransportLimits, uvicorn_option
 from tests.integration.transports.fakes import FakeService
 from tests.servers import TIME_SCALE, free_port
 
+_POLL_INTERVAL = 0.005  # a poll interval, not a wait for an outcome
+
 TIMEOUT = 5.0 * TIME_SCALE
 
 
@@ -61,7 +63,7 @@ async def eventually(check: Callable[[], object], timeout: float = TIMEOUT) -> N
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(_POLL_INTERVAL)
 
 
 def open_ws(url: str, **kwargs: Any) -> Any:

@@ -13,6 +13,8 @@ from axp_chat_connector.protocol.codec import error, ok
 from axp_chat_connector.protocol.frames import Ack, Command, Login, Logout, Resume, Send
 from axp_chat_connector.sessions.service import Answer, Bound
 
+_YIELD = 0  # one turn of the event loop
+
 CLOSE_SESSION_ENDED = 4409
 
 
@@ -76,7 +78,7 @@ class FakeService:
             self.ended.add(session_id)
             if self.end_on_logout:  # as the real service: an event, no close code
                 await self.append(session_id, "session.ended", reason="USER_CLOSED")
-                await asyncio.sleep(0)  # let the pump run before the answer is written
+                await asyncio.sleep(_YIELD)  # let the pump run before the answer is written
                 return Answer(ok(command.id))
             return Answer(ok(command.id), close_code=CLOSE_SESSION_ENDED)
         return Answer(ok(command.id))
