@@ -30,6 +30,7 @@ from axp_chat_connector.sessions.lifecycle import ChatState
 from axp_chat_connector.sessions.mapping import (
     AxpEvent,
     Broadcast,
+    ChatView,
     CheckEngagement,
     ConfirmStart,
     Emit,
@@ -158,7 +159,8 @@ class Inbound:
         if record.chat is ChatState.STARTING:
             await self._park_until_open(session_id, event, body)
             return
-        mapped = map_event(event, record.chat_view(), self.core.now())
+        base = record.chat_view()
+        mapped = map_event(event, base, self.core.now())
         pending: list[dict[str, Any]] = []
         is_message = body.get("eventType") == "MESSAGES"
         emitted_message = False
@@ -175,11 +177,11 @@ class Inbound:
                 case Broadcast(event=out):
                     await self.core.bus.publish_ephemeral(session_id, out)
                 case EndChat(event=out):
-                    await self._view(session_id, mapped)
+                    await self._view(session_id, mapped, base)
                     await self.core.close_chat(session_id, out, extra=pending)
                     pending = []
                 case CheckEngagement(engagement_id=engagement_id, dialog_id=dialog_id):
-                    await self._view(session_id, mapped)
+                    await self._view(session_id, mapped, base)
                     await self.core.append(session_id, pending)
                     pending = []
                     await self._check_engagement(session_id, engagement_id, dialog_id)
@@ -197,7 +199,7 @@ class Inbound:
             await self._offer(session_id, mapped, None, loaded)
             loaded = None
         if record.with_view(mapped.chat) != record:
-            await self._view(session_id, mapped)
+            await self._view(session_id, mapped, base)
         await self.core.append(session_id, pending)
 
     async def _park_until_open(
@@ -215,11 +217,13 @@ class Inbound:
                 for parked in await store.take_parked(kind, value):
                     await self.apply(session_id, parked)
 
-    async def _view(self, session_id: str, mapped: Mapped) -> None:
+    async def _view(self, session_id: str, mapped: Mapped, base: ChatView) -> None:
+        """Write back the mapping's changes to `base` (the view it was given) onto the record
+        as it is now, which may have changed since (a send accepted meanwhile is kept)."""
         view = mapped.chat
 
         def edit(current: SessionRecord) -> SessionRecord | None:
-            updated = current.with_view(view)
+            updated = current.with_view(view, base)
             return None if updated == current else updated
 
         await self.core.change(session_id, edit)

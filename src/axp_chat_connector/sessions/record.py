@@ -51,12 +51,19 @@ class SessionRecord:
             outbox=frozenset(self.outbox),
         )
 
-    def with_view(self, view: ChatView) -> SessionRecord:
-        """Take back what the mapping changed: participants and settled sends."""
+    def with_view(self, view: ChatView, base: ChatView | None = None) -> SessionRecord:
+        """Take back what the mapping changed from `base`, the view it was given (participants
+        who joined or left, sends it settled), and only that: what changed in this record since
+        `base` was read (a send accepted meanwhile) is kept. `base` defaults to this record's
+        own view."""
+        before = base if base is not None else self.chat_view()
+        joined = view.participants - before.participants
+        left = before.participants - view.participants
+        settled = before.outbox - view.outbox
         return replace(
             self,
-            participants=view.participants,
-            outbox={k: v for k, v in self.outbox.items() if k in view.outbox},
+            participants=(self.participants - left) | joined,
+            outbox={k: v for k, v in self.outbox.items() if k not in settled},
         )
 
 
