@@ -5,7 +5,8 @@ instances can run a worker each). Outcomes:
 - 202: settled (echoed once, with AXP's messageIndex) and removed.
 - answer lost (`AxpOutcomeUnknown`: the send may have reached AXP): wait `settle_wait` for the
   MESSAGES callback carrying our `providerMessageId`; if none came, look it up once with List
-  Messages (AXP asks not to poll it); only if it is not there, send again.
+  Messages (AXP asks not to poll it); only if it is not there, send again — or, after
+  `outbox_max_attempts`, `message.failed` (`upstream_unavailable`).
 - transient failure (timeouts before sending, 429, 5xx): retried with backoff up to
   `outbox_max_attempts`, then `message.failed`.
 - AXP rejected it (4xx): `message.failed` with `upstream_rejected` at once.
@@ -84,8 +85,13 @@ class OutboxWorker:
         if record.axp_session_id is None or record.dialog_id != payload["dialogId"]:
             await self._fail(item, "invalid_state", "the chat ended before the message was sent")
             return
-        if item.last_error == OUTCOME_UNKNOWN and await self._found_at_axp(item, record):
-            return
+        if item.last_error == OUTCOME_UNKNOWN:
+            if await self._found_at_axp(item, record):
+                return
+            if item.attempts >= self.core.config.outbox_max_attempts:
+                # not at AXP after as many lost answers as attempts allowed: give up
+                await self._fail(item, "upstream_unavailable", "AXP did not answer the send")
+                return
         try:
             answer = await axp.send_message(
                 payload["engagementId"],
