@@ -16,11 +16,16 @@ import structlog
 
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.bus.base import Bus
-from axp_chat_connector.errors import NotFound
+from axp_chat_connector.errors import AxpError, AxpNotFound, NotFound
 from axp_chat_connector.protocol import events
-from axp_chat_connector.protocol.codes import DEFAULT_IDENTIFIER_KINDS, ChatEndReason, EndedBy
+from axp_chat_connector.protocol.codes import (
+    DEFAULT_IDENTIFIER_KINDS,
+    ChatEndReason,
+    EndedBy,
+    SessionEndReason,
+)
 from axp_chat_connector.sessions.identity import IdTokenPolicy
-from axp_chat_connector.sessions.lifecycle import ChatState, Input, Outcome, step
+from axp_chat_connector.sessions.lifecycle import ChatState, Input, Outcome, SessionState, step
 from axp_chat_connector.sessions.record import SessionRecord, from_doc, to_doc
 from axp_chat_connector.store.base import Conflict, Store
 
@@ -198,6 +203,47 @@ class SessionCore:
             await self.store.clear_deadline(session_id, kind)
         _log.info("chat.ended", session_id=session_id, by=ended_event.get("by"))
         return True
+
+    async def finish_session(self, session_id: str, reason: SessionEndReason) -> None:
+        """Record the session ENDED with `session.ended` (once), clear its timers, and let it
+        be purged after `ended_session_keep`."""
+        ended = events.session_ended(self.now(), reason=reason)
+
+        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
+            if current.state is SessionState.ENDED:
+                return None
+            chat = ChatState.ENDED if current.chat is not ChatState.NONE else current.chat
+            return replace(current, state=SessionState.ENDED, chat=chat), [ended]
+
+        if await self.change_and_append(session_id, edit) is None:
+            return
+        now = self.clock()
+        for kind in (SESSION_IDLE, TOKEN_RENEW, CHAT_IDLE, CHAT_IDLE_WARNING):
+            await self.store.clear_deadline(session_id, kind)
+        await self.store.set_deadline(session_id, PURGE, now + self.config.ended_session_keep)
+        _log.info("session.ended", session_id=session_id, reason=reason.value)
+
+    async def end_chat_and_session(self, record: SessionRecord) -> None:
+        """AXP forgot the customer's session while a chat was open (PROTOCOL §3):
+        `chat.ended` (system) then `session.ended` (UNKNOWN)."""
+        ended = chat_ended_event(
+            record, self.now(), by=EndedBy.SYSTEM, reason=ChatEndReason.SYSTEM_CLOSED
+        )
+        await self.close_chat(record.session_id, ended)
+        await self.finish_session(record.session_id, SessionEndReason.UNKNOWN)
+
+    async def axp_session_gone(self, record: SessionRecord) -> bool:
+        """After a 404 from a call naming the customer's AXP session, an engagement and a
+        dialog: ask AXP (Get Session) whether the session itself is gone. True when it is."""
+        if record.axp_session_id is None:
+            return True
+        try:
+            await self.axp.get_session(record.axp_session_id)
+        except AxpNotFound:
+            return True
+        except AxpError:
+            return False
+        return False
 
 
 def _chat_ended(record: SessionRecord, chat: ChatState) -> SessionRecord:

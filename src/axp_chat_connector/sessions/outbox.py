@@ -33,6 +33,7 @@ from axp_chat_connector.errors import (
 from axp_chat_connector.protocol import events
 from axp_chat_connector.sessions.core import SessionCore
 from axp_chat_connector.sessions.inbound import Inbound
+from axp_chat_connector.sessions.lifecycle import Input, Outcome, step
 from axp_chat_connector.store.base import OutboxItem
 
 _log = structlog.get_logger(__name__)
@@ -110,6 +111,12 @@ class OutboxWorker:
             return
         except AxpNotFound as exc:
             await self._fail(item, exc.code, exc.detail)
+            if await self.core.axp_session_gone(record):
+                # AXP forgot the customer's session while the chat was open (PROTOCOL §3)
+                current, _ = await self.core.load(item.session_id)
+                gone = step(current.phase, Input.AXP_SESSION_GONE)
+                if gone.outcome is Outcome.END_CHAT_AND_SESSION:
+                    await self.core.end_chat_and_session(current)
             return
         except AxpRejected as exc:
             await self._fail(item, exc.code, exc.detail)

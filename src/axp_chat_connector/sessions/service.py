@@ -38,8 +38,6 @@ from axp_chat_connector.sessions import tokens
 from axp_chat_connector.sessions.core import (
     CHAT_IDLE,
     CHAT_IDLE_WARNING,
-    PURGE,
-    SESSION_IDLE,
     TOKEN_RENEW,
     SessionCore,
     chat_ended_event,
@@ -365,12 +363,7 @@ class SessionService:
             assert updated is not None
             return updated
         if move.outcome is Outcome.END_CHAT_AND_SESSION:
-            now = self.core.now()
-            ended = chat_ended_event(
-                record, now, by=EndedBy.SYSTEM, reason=ChatEndReason.SYSTEM_CLOSED
-            )
-            await self.core.close_chat(record.session_id, ended)
-            await self._finish_session(record.session_id, SessionEndReason.UNKNOWN)
+            await self.core.end_chat_and_session(record)
             raise NotFound("the session has ended")
         raise NotFound("the session has ended")
 
@@ -519,13 +512,20 @@ class SessionService:
         collected: list[dict[str, Any]] = []
         page, now = 1, self.core.now()
         while page <= 40:
-            answer = await self.core.axp.list_messages(
-                record.engagement_id,
-                session_id=record.axp_session_id,
-                dialog_id=record.dialog_id,
-                page_number=page,
-                page_size=50,
-            )
+            try:
+                answer = await self.core.axp.list_messages(
+                    record.engagement_id,
+                    session_id=record.axp_session_id,
+                    dialog_id=record.dialog_id,
+                    page_number=page,
+                    page_size=50,
+                )
+            except AxpNotFound:
+                if record.chat in (ChatState.OPEN, ChatState.ENDING) and (
+                    await self.core.axp_session_gone(record)
+                ):
+                    await self.axp_session_gone(record)  # ends the chat and the session
+                raise
             for message in answer.messages or []:
                 collected.append(self.inbound.history_message(message, record, now))
             if not answer.messages or len(answer.messages) < 50:
@@ -622,21 +622,7 @@ class SessionService:
         await self._finish_session(session_id, reason)
 
     async def _finish_session(self, session_id: str, reason: SessionEndReason) -> None:
-        ended = events.session_ended(self.core.now(), reason=reason)
-
-        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
-            if current.state is SessionState.ENDED:
-                return None
-            chat = ChatState.ENDED if current.chat is not ChatState.NONE else current.chat
-            return replace(current, state=SessionState.ENDED, chat=chat), [ended]
-
-        if await self.core.change_and_append(session_id, edit) is None:
-            return
-        store, now = self.core.store, self.core.clock()
-        for kind in (SESSION_IDLE, TOKEN_RENEW, CHAT_IDLE, CHAT_IDLE_WARNING):
-            await store.clear_deadline(session_id, kind)
-        await store.set_deadline(session_id, PURGE, now + self.core.config.ended_session_keep)
-        _log.info("session.ended", session_id=session_id, reason=reason.value)
+        await self.core.finish_session(session_id, reason)
 
     async def renew_token(self, session_id: str) -> None:
         token, expires_at = self._token(session_id)
