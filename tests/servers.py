@@ -17,6 +17,8 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+_ASYNC_POLL_INTERVAL = 0.01  # a poll interval inside a wait with a deadline
+
 ROOT = Path(__file__).resolve().parent.parent
 # One time unit for tests that wait on conditions, scaled by an env var on slow machines.
 TIME_SCALE = float(os.environ.get("AXP_TEST_TIME_SCALE", "1"))
@@ -44,7 +46,7 @@ async def serve_app(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]
             raise RuntimeError("uvicorn exited before it started")
         if time.monotonic() > deadline:
             raise TimeoutError("uvicorn did not start within 10 s")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(_ASYNC_POLL_INTERVAL)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

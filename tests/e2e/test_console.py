@@ -16,6 +16,8 @@ import pytest_asyncio
 
 from tests.servers import TIME_SCALE
 
+_POLL_INTERVAL = 0.05  # a poll interval inside a wait with a deadline
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
@@ -130,7 +132,7 @@ async def eventually(
             return body
         if time.monotonic() > deadline:
             raise AssertionError(f"{path} never met the condition; last: {body}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(_POLL_INTERVAL)
 
 
 def dialog_of(engagements: Any, engagement_id: str) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from tests.e2e.conftest import WEB
 from tests.e2e.fake_connector import FakeConnector
 from tests.servers import TIME_SCALE, serve_app
 
+_POLL_INTERVAL = 0.02  # a poll interval inside a wait with a deadline
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
 
@@ -51,7 +53,7 @@ async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT)
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(_POLL_INTERVAL)
 
 
 async def open_demo(context: BrowserContext, base: str, page_name: str = "index.html") -> Page:

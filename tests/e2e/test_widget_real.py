@@ -20,6 +20,8 @@ import pytest_asyncio
 from tests.e2e.conftest import Demo
 from tests.servers import TIME_SCALE
 
+_POLL_INTERVAL = 0.05  # a poll interval inside a wait with a deadline
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
 
@@ -43,7 +45,7 @@ async def until(probe: Callable[[], Awaitable[T | None]], what: str, timeout: fl
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(_POLL_INTERVAL)
 
 
 class Agent:

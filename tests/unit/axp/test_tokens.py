@@ -14,6 +14,8 @@ from axp_chat_connector.errors import AxpAuthError, AxpUnavailable
 
 from .fakes import TOKEN_URL, FakeClock, problem, settings, token_response
 
+_POLL_INTERVAL = 0.001  # a poll interval inside a wait with a deadline
+
 
 class TokenEndpoint:
     """Counts token requests; answers from `answers` in turn, then with fresh tokens."""
@@ -45,7 +47,7 @@ async def wait_for(condition: object, timeout: float = 5.0) -> None:
     assert callable(condition)
     async with asyncio.timeout(timeout):
         while not condition():  # noqa: ASYNC110 (a condition on plain state, with a timeout)
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(_POLL_INTERVAL)
 
 
 async def test_token_request_is_a_client_credentials_form_with_appkey() -> None:
