@@ -8,6 +8,7 @@ event loop; tests do the same on a free port.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import uuid
@@ -44,6 +45,8 @@ _log = structlog.get_logger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 PROVISIONING_LOCK = "provisioning"
 CALLBACK_PREFIX = "/v1/axp/callback/"
+LOCK_RETRY = 0.2
+"""Seconds between attempts at the provisioning lock another instance holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,18 +97,15 @@ def transport_limits(settings: Settings) -> TransportLimits:
 @contextlib.asynccontextmanager
 async def _provisioning_lock(store: Store) -> AsyncIterator[object]:
     owner = str(uuid.uuid4())
-    while not await store.try_lock(PROVISIONING_LOCK, owner, ttl=60):
-        await _pause()
+    # held by another instance (another process): nothing local to wait on, so poll
+    while True:
+        if await store.try_lock(PROVISIONING_LOCK, owner, ttl=60):
+            break
+        await asyncio.sleep(LOCK_RETRY)
     try:
         yield owner
     finally:
         await store.unlock(PROVISIONING_LOCK, owner)
-
-
-async def _pause() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.2)
 
 
 def web_routes() -> list[BaseRoute]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,6 @@ WEBHOOK_STARTED: ContextVar[float | None] = ContextVar("webhook_started", defaul
 # deadline kinds (the sweeper's timers)
 CHAT_IDLE_WARNING = "chat_idle_warning"
 CHAT_IDLE = "chat_idle"
-SESSION_IDLE = "session_idle"
 TOKEN_RENEW = "token_renew"  # noqa: S105 (a timer name)
 MESSAGE_HOLD = "message_hold"
 PURGE = "purge"
@@ -69,7 +68,6 @@ class ServiceConfig:
     settle_wait: float = 3.0
     ended_session_keep: float = 3600.0
     sweep_interval: float = 0.5
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class SessionCore:
@@ -218,7 +216,7 @@ class SessionCore:
         if await self.change_and_append(session_id, edit) is None:
             return
         now = self.clock()
-        for kind in (SESSION_IDLE, TOKEN_RENEW, CHAT_IDLE, CHAT_IDLE_WARNING):
+        for kind in (TOKEN_RENEW, CHAT_IDLE, CHAT_IDLE_WARNING):
             await self.store.clear_deadline(session_id, kind)
         await self.store.set_deadline(session_id, PURGE, now + self.config.ended_session_keep)
         _log.info("session.ended", session_id=session_id, reason=reason.value)

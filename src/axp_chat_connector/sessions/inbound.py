@@ -125,7 +125,7 @@ class Inbound:
                 for parked in await store.take_parked(kind, value):
                     await self.apply(session_id, parked)
             return "appended"
-        await self.apply(session_id, body)
+        await self.apply(session_id, body, event)
         return "appended"
 
     async def _route(self, keys: list[tuple[str, str]]) -> str | None:
@@ -148,11 +148,16 @@ class Inbound:
             for parked in await store.take_parked(kind, value):
                 await self.apply(session_id, parked)
 
-    async def apply(self, session_id: str, body: dict[str, Any]) -> None:
-        """Map one routed event and carry out what the mapping decided."""
-        event = parse_webhook_event(body)
-        if isinstance(event, UnknownEvent):
-            return
+    async def apply(
+        self, session_id: str, body: dict[str, Any], event: AxpEvent | None = None
+    ) -> None:
+        """Map one routed event and carry out what the mapping decided. `event` is `body`
+        parsed, when the caller has it already (parked events are parsed again here)."""
+        if event is None:
+            parsed = parse_webhook_event(body)
+            if isinstance(parsed, UnknownEvent):
+                return
+            event = parsed
         first = await self.core.load(session_id)
         record = first[0]
         loaded: tuple[SessionRecord, int] | None = first

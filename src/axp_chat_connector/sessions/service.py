@@ -60,7 +60,7 @@ _log = structlog.get_logger(__name__)
 
 _PENDING_WAIT = 5.0
 _PENDING_POLL = 0.05
-_NO_IDEMPOTENCY = (frames.Ack, frames.Ping, frames.Resume)
+_NO_IDEMPOTENCY = (frames.Ack, frames.Ping)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +80,6 @@ class Answer:
     """Set when the command bound the connection to a session."""
     close_code: int | None = None
     """Set when the connection must close after sending `frame`."""
-
-
-class WebhookOutcome:
-    """How a webhook was taken (all answered 200)."""
-
-    APPENDED = "appended"
-    DUPLICATE = "duplicate"
-    PARKED = "parked"
-    IGNORED = "ignored"
 
 
 class SessionService:

@@ -16,11 +16,6 @@ from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import SessionEndReason
 from axp_chat_connector.sessions.core import (
     CHAT_IDLE,
-    CHAT_IDLE_WARNING,
-    MESSAGE_HOLD,
-    PURGE,
-    SESSION_IDLE,
-    TOKEN_RENEW,
     SessionCore,
 )
 from axp_chat_connector.sessions.lifecycle import ChatState, SessionState
@@ -84,8 +79,6 @@ class Sweeper:
                 await self.service.inbound.expire_hold(session_id)
             case "purge":
                 await self.core.store.delete_session(session_id)
-            case "session_idle":
-                pass  # activity-based: see idle_sessions
             case _:
                 _log.warning("sweeper.unknown_timer", kind=kind)
 
@@ -111,14 +104,3 @@ class Sweeper:
             await self.service.logout(session_id, SessionEndReason.USER_INACTIVE)
         except ConnectorError as exc:
             _log.warning("session.idle_logout_failed", session_id=session_id, error=exc.code)
-
-
-__all__ = [
-    "CHAT_IDLE",
-    "CHAT_IDLE_WARNING",
-    "MESSAGE_HOLD",
-    "PURGE",
-    "SESSION_IDLE",
-    "TOKEN_RENEW",
-    "Sweeper",
-]
