@@ -60,7 +60,7 @@ class OutboxItem:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A timer of a session: `kind` is e.g. "chat_idle_warning", "session_idle"."""
+    """A timer of a session: `kind` is e.g. "chat_idle_warning", "token_renew"."""
 
     session_id: str
     kind: str
