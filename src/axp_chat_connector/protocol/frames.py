@@ -9,18 +9,22 @@ configuration, the identifier kinds a tenant accepts, passed as the validation c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, ClassVar, Final, Literal, NewType
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Final, Literal, NewType
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     Strict,
     ValidationInfo,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from axp_chat_connector.protocol.codes import DEFAULT_IDENTIFIER_KINDS, CommandType, MessageFormat
 
@@ -77,8 +81,32 @@ def _bounded(low: int, high: int) -> Callable[[str], str]:
     return check
 
 
-def _text(low: int, high: int) -> AfterValidator:
-    return AfterValidator(_bounded(low, high))
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A string of `low` to `high` UTF-16 code units: checked after the type, published in the JSON
+    Schema as `minLength`/`maxLength` (which count code points there: a bound never stricter)."""
+
+    low: int
+    high: int
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        check = _bounded(self.low, self.high)
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        published = handler(schema)
+        if self.low:
+            published["minLength"] = self.low
+        published["maxLength"] = self.high
+        return published
+
+
+def _text(low: int, high: int) -> _Text:
+    return _Text(low, high)
 
 
 def _allowed_kind(kind: str, info: ValidationInfo) -> str:
@@ -132,6 +160,9 @@ class Customer(_Frame):
 class ChosenAction(_Frame):
     """The customer's answer to an agent's quick reply or button."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["payload"]}]}
+    )
     text: Annotated[str, _text(0, ACTION_TEXT_MAX)] | None = None
     payload: Annotated[str, _text(0, ACTION_PAYLOAD_MAX)] | None = None
 
@@ -149,6 +180,9 @@ def _one_of(field: str, names: str) -> PydanticCustomError:
 
 
 class Login(_Frame):
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["customer"]}, {"required": ["idToken"]}]}
+    )
     type: ClassVar[CommandType] = CommandType.LOGIN
     id: Id
     customer: Customer | None = None
@@ -191,6 +225,11 @@ class Start(_Frame):
 class Send(_Frame):
     """Exactly one of `text` (with `format`), `reply` or `postback`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": [name]} for name in ("text", "reply", "postback")]
+        }
+    )
     type: ClassVar[CommandType] = CommandType.SEND
     id: Id
     text: Annotated[str, _text(1, TEXT_MAX)] | None = None
