@@ -151,7 +151,7 @@ async def test_every_long_polling_body_matches_the_schemas(
     problems = checker.asyncapi_payload("/components/schemas/Problem")
     try:
         login = await poll.ok("login", customer=CUSTOMER)
-        sent = [
+        sent: list[Frame] = [
             {"type": "start", "id": new_id("p")},
             {"type": "ping", "id": new_id("p")},
             {"type": "ack", "seq": 0},
