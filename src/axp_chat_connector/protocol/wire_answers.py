@@ -154,9 +154,6 @@ class Problem(WireModel):
     seq: Seq | None = Field(default=None, ge=0)
 
 
-Answer = LoginOk | ResumeOk | StartOk | SendOk | HistoryOk | Ok | AckOk | Error
-"""Any answer (an `ok` is told apart by the command its `re` names)."""
-
 OK_MODELS: Final[Mapping[CommandType, type[WireModel]]] = {
     CommandType.LOGIN: LoginOk,
     CommandType.RESUME: ResumeOk,
