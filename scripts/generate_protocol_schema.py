@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from axp_chat_connector.protocol.wire_answers import PollEvents, Problem
 from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
+from axp_chat_connector.protocol.wire_examples import EXAMPLES
 from axp_chat_connector.protocol.wire_schema import (
     MESSAGES,
     Direction,
@@ -85,6 +86,8 @@ def render_markdown(schemas: Mapping[str, Mapping[str, Any]]) -> str:
             schema = schemas[path]
             shared.update(schema.get("$defs", {}))
             lines += _section(f"`{message.name}`", message.summary, schema, f"schema/{path}")
+            example = json.dumps(EXAMPLES[message.name], ensure_ascii=False)
+            lines += [f"Example: `{example}`", ""]
     lines += ["", "## Long polling bodies", ""]
     for path, model in ENVELOPE_FILES.items():
         schema = schemas[path]

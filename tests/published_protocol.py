@@ -18,6 +18,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from axp_chat_connector.protocol.codes import CommandType
 from axp_chat_connector.protocol.wire_answers import OK_MODELS
 from axp_chat_connector.protocol.wire_schema import MESSAGES, Direction
 from tests.servers import ROOT
@@ -42,7 +43,7 @@ def asyncapi_meta_validator() -> jsonschema.Draft7Validator:
 
 
 def _ok_name(command: str) -> str:
-    model = OK_MODELS[command]  # type: ignore[index]
+    model = OK_MODELS[CommandType(command)]
     return next(m.name for m in MESSAGES if m.model is model)
 
 

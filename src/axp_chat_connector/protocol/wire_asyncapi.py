@@ -13,6 +13,7 @@ import functools
 from typing import Any, Final
 
 from axp_chat_connector.protocol.wire_answers import OK_MODELS
+from axp_chat_connector.protocol.wire_examples import EXAMPLES
 from axp_chat_connector.protocol.wire_schema import MESSAGES, Direction, shared_schemas
 
 PROTOCOL_VERSION: Final = "1"
@@ -22,8 +23,8 @@ _ANY_ANSWER: Final = "ServerAnswer"
 _ANY_EVENT: Final = "ServerEvent"
 
 _DESCRIPTION: Final = """\
-The contract between chat clients and the AXP Chat Connector (docs/protocol.md is the prose;
-this document and the JSON Schemas beside it are generated from the connector's models).
+The contract between chat clients and the AXP Chat Connector, generated from the connector's
+models (docs/protocol.md is the prose; docs/schema/ has the same schemas, one file per frame).
 Frames are UTF-8 JSON objects with a `type`. Every command carries `id` (1-64 characters,
 unique within the session) and is answered exactly once by `ok` or `error` with `re` = that id
 (an `ack` without `id` gets no answer); a command repeated with the same `id` is not run twice.
@@ -61,7 +62,15 @@ def _ref(path: str) -> dict[str, str]:
 
 
 def _message(name: str, schema: str, summary: str) -> dict[str, Any]:
-    return {"name": name, "title": name, "summary": summary, "payload": _ref(_SCHEMAS + schema)}
+    message: dict[str, Any] = {
+        "name": name,
+        "title": name,
+        "summary": summary,
+        "payload": _ref(_SCHEMAS + schema),
+    }
+    if name in EXAMPLES:
+        message["examples"] = [{"name": name, "payload": EXAMPLES[name]}]
+    return message
 
 
 def _components() -> dict[str, Any]:

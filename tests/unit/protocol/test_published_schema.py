@@ -16,7 +16,9 @@ import pytest
 from axp_chat_connector.errors import BadRequest
 from axp_chat_connector.protocol import codec, events
 from axp_chat_connector.protocol.frames import Seq
+from axp_chat_connector.protocol.wire_answers import OK_MODELS
 from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
+from axp_chat_connector.protocol.wire_examples import EXAMPLES
 from axp_chat_connector.protocol.wire_schema import MESSAGES
 from tests.published_protocol import (
     DOCS,
@@ -186,3 +188,23 @@ def test_the_schemas_and_the_connector_agree_on_commands(
     except jsonschema.ValidationError:
         published = False
     assert (accepted, published) == (valid, valid)
+
+
+def test_every_message_has_an_example_that_its_model_and_schemas_accept(
+    checker: ProtocolChecker,
+) -> None:
+    assert set(EXAMPLES) == {m.name for m in MESSAGES}
+    for message in MESSAGES:
+        example = dict(EXAMPLES[message.name])
+        if message.command is not None:
+            assert codec.parse_command(json.dumps(example), max_bytes=1 << 20).type is (
+                message.command
+            )
+            checker.command(example)
+            continue
+        parsed = message.model.model_validate(example)
+        assert parsed.model_dump(mode="json", by_alias=True, exclude_unset=True) == example
+        command = next((c for c, m in OK_MODELS.items() if m is message.model), None)
+        checker.server_frame(example, command)
+        examples = asyncapi()["components"]["messages"][message.name]["examples"]
+        assert examples == [{"name": message.name, "payload": example}]
