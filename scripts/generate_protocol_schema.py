@@ -77,7 +77,9 @@ def render() -> dict[Path, str]:
 
 # -- markdown ------------------------------------------------------------------------------------
 def render_markdown(schemas: Mapping[str, Mapping[str, Any]]) -> str:
-    lines = [HEADER]
+    lines = [HEADER, "", "## Transports", ""]
+    for channel in asyncapi_document()["channels"].values():
+        lines += [f"- `{channel['address']}`: " + " ".join(channel["description"].split())]
     shared: dict[str, Mapping[str, Any]] = {}
     for direction in Direction:
         lines += ["", f"## {TITLES[direction]}", ""]
