@@ -42,6 +42,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
@@ -131,6 +132,9 @@ def create_app(
             return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    async def asyncapi(request: Request) -> Response:
+        return JSONResponse(asyncapi_document())
+
     async def metrics_text(request: Request) -> Response:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -154,6 +158,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_text, methods=["GET"]),
+            Route("/v1/asyncapi.json", asyncapi, methods=["GET"]),
             *longpoll.routes(),
             *extra_routes,
         ],
