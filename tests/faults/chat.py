@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.e2e.chat.clients import Agent, Frame, WsClient, eventually
 from tests.e2e.chat.test_chat import chatting, session_token
+from tests.faults.tally import TALLY
 
 __all__ = ["agent_texts", "assert_once_in_order", "chatting", "customer_texts", "session_token"]
 
@@ -29,6 +30,9 @@ async def agent_texts(agent: Agent, engagement_id: str) -> list[str]:
 def assert_once_in_order(seen: list[str], expected: list[str], where: str) -> None:
     """Each expected text exactly once, in the expected order (other texts may be around)."""
     picked = [text for text in seen if text in expected]
+    TALLY["events checked"] += len(seen)
+    TALLY["lost"] += len(set(expected) - set(picked))
+    TALLY["duplicated"] += len(picked) - len(set(picked))
     assert picked == expected, f"{where}: expected {expected} once each in order, saw {picked}"
 
 

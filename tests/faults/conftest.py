@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.chat.clients import Agent, WsClient
 from tests.e2e.chat.conftest import Stack
+from tests.faults.tally import TALLY, report
 from tests.servers import connector_env, free_port, spawn
 
 HOLD_WINDOW = 2.0
@@ -101,8 +102,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
         yield result
 
 
+def injected(faults: dict[str, Any]) -> int:
+    """How many calls or deliveries a faults document will hit (`null` latency counts once)."""
+    hits = sum(int(f.get("count", 1)) for f in faults.get("operations", ()))
+    hits += sum(int(f.get("count") or 1) for f in faults.get("latency", ()))
+    webhooks = faults.get("webhooks", {})
+    hits += sum(int(webhooks.get(k, 0)) for k in ("drop", "duplicate", "reorder", "delayCount"))
+    return hits + int(faults.get("engagementErrors", 0))
+
+
 class FaultAgent(Agent):
     """The agent API plus the emulator's fault and delivery records (proof a fault fired)."""
+
+    async def faults(self, **faults: Any) -> None:
+        await super().faults(**faults)
+        TALLY["faults injected"] += injected(faults)
 
     async def active_faults(self) -> dict[str, Any]:
         response = await self.http.get("/faults")
@@ -135,3 +149,7 @@ async def close_clients() -> AsyncIterator[None]:
     yield
     while WsClient.live:
         await WsClient.live.pop().close()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    report(terminalreporter)
