@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
+
+from tests.e2e.chat.clients import WsClient
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -38,3 +40,11 @@ def redis_url() -> Iterator[str]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.fixture(autouse=True)
+async def close_clients() -> AsyncIterator[None]:
+    """Close the WebSocket clients a test opened, passed or failed."""
+    yield
+    while WsClient.live:
+        await WsClient.live.pop().close()
