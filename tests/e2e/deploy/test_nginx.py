@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
 OUTBOX_TAKEOVER = 60 * TIME_SCALE
 """Seconds for a dead instance's outbox lease (30 s) to end and another to deliver."""
+TIMERS = 30 * TIME_SCALE
+"""Seconds for the short idle timers (8 s) to fire, with room for a loaded machine."""
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Customer:
 
     name: str
     engagement_id: str
+    dialog_id: str
     token: str
     ws: WsClient | None = None
     poll: PollClient | None = None
@@ -118,6 +121,10 @@ class Customer:
         return answer
 
 
+def chat_of(started: Frame) -> tuple[str, str]:
+    return started["engagementId"], started["dialogId"]
+
+
 async def accepted_chat(
     url: str, agent: Agent, name: str, *, websocket: bool, opened: list[Agent | PollClient]
 ) -> Customer:
@@ -125,13 +132,13 @@ async def accepted_chat(
     if websocket:
         ws = await WsClient(url).open()
         login, started = await ws.ok("login", customer=who), await ws.ok("start")
-        customer = Customer(name, started["engagementId"], login["token"], ws=ws)
+        customer = Customer(name, *chat_of(started), login["token"], ws=ws)
     else:
         poll = PollClient(url)
         opened.append(poll)
         login, started = await poll.ok("login", customer=who), await poll.ok("start")
-        customer = Customer(name, started["engagementId"], login["token"], poll=poll)
-    await agent.engagement(started["dialogId"])
+        customer = Customer(name, *chat_of(started), login["token"], poll=poll)
+    await agent.engagement(customer.dialog_id)
     await agent.act(customer.engagement_id, "accept", agentName="Grace")
     await customer.has("the agent joining", lambda e: e["type"] == "participant.joined")
     return customer
@@ -228,3 +235,35 @@ async def test_a_killed_instance_loses_and_doubles_nothing(
             assert_each_event_once(customer)
         survivors = [c for c in customers if c.ws is not None and c not in on_victim]
         assert all(c.ws is not None and c.ws.closed is None for c in survivors)
+
+
+async def test_a_killed_instances_timers_fire_on_another(
+    redis_url: str, opened: list[Agent | PollClient]
+) -> None:
+    """The chat's idle timers are set while the customer is on one instance, which dies; the
+    warning and the end come from another, once each."""
+    settings = {"AXP_CHAT_CHAT_IDLE_TIMEOUT": "8", "AXP_CHAT_IDLE_WARNING": "4"}
+    with cluster(redis_url, **settings) as running:
+        agent = Agent(running.emulator)
+        opened.append(agent)
+        customer = await accepted_chat(running.url, agent, "idle", websocket=True, opened=opened)
+        await agent.say(customer.engagement_id, "still there?")
+        await customer.has("the message", lambda e: e.get("text") == "still there?")
+        assert customer.ws is not None
+        running.kill(instance_of(customer.ws))
+        await resume(customer, running.url)
+
+        def of_type(kind: str) -> list[Frame]:
+            return [e for e in customer.events if e["type"] == kind]
+
+        await wait_for(lambda: of_type("chat.ended"), timeout=TIMERS, what="the chat ending")
+        (ended,) = of_type("chat.ended")
+        assert (ended["by"], ended["reason"]) == ("system", "USER_INACTIVE")
+        (idle,) = of_type("chat.idle")
+        assert idle["seq"] < ended["seq"]
+        assert_each_event_once(customer)
+
+        async def terminated() -> bool:
+            return bool((await agent.dialog(customer.dialog_id))["dialogStatus"] == "TERMINATED")
+
+        assert await eventually(terminated, what="the dialog to end at AXP")
