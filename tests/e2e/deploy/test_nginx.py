@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.chat.clients import Agent, Frame, PollClient, WsClient, eventually, wait_for
@@ -184,6 +185,15 @@ async def chatting_customers(
     return customers
 
 
+async def assert_forwarded_by_nginx(cluster: Cluster) -> None:
+    """The instance builds URLs with the client's host and port (`Host $http_host`), and
+    /metrics is for the internal network only."""
+    async with httpx.AsyncClient(base_url=cluster.url) as http:
+        redirect = await http.get("/widget")  # Starlette: "add the slash", as an absolute URL
+        assert redirect.headers["location"] == f"{cluster.url}/widget/"
+        assert (await http.get("/metrics")).status_code == 403
+
+
 async def accepted_before_the_crash(cluster: Cluster, agent: Agent, customer: Customer) -> None:
     """AXP answers the customer's send 429 "retry in 20 s": the instance holding it waits,
     leased; it is killed meanwhile, so another instance must take the send over."""
@@ -203,6 +213,7 @@ async def test_a_killed_instance_loses_and_doubles_nothing(
     with cluster(redis_url) as running:
         agent = Agent(running.emulator)
         opened.append(agent)
+        await assert_forwarded_by_nginx(running)
         customers = await chatting_customers(running, agent, opened)
         assert customers[0].ws is not None
         victim = instance_of(customers[0].ws)
