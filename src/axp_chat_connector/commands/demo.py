@@ -1,11 +1,12 @@
 """`axp-chat-connector demo`: the AXP emulator and the connector together, wired to each other,
 guest mode on, the demo shop at `/`, the agent console at the emulator's `/emulator/`.
 
-Needs no setting, yet honours them: every `AXP_CHAT_*` setting in the environment applies
-(say `AXP_CHAT_STORE_URL=redis://…`), except the `AXP_CHAT_AXP_*` ones, which are always the
-emulator's; `--store` and `--bus` win over the environment. Without a store setting the data
-lives in a temporary SQLite file, gone when the demo stops. A second instance joins a running
-demo's emulator with `--emulator-url` (same store, bus and `AXP_CHAT_SESSION_TOKEN_SECRET`).
+Needs no setting, yet honours them: every `AXP_CHAT_*` environment variable applies (say
+`AXP_CHAT_STORE_URL=redis://…`; `.env` and `*_FILE` secrets do not), except the `AXP_CHAT_AXP_*`
+ones, which are always the emulator's; `--store` and `--bus` win over the environment. Without
+a store setting the data lives in a temporary SQLite file, gone when the demo stops. A second
+instance joins a running demo's emulator with `--emulator-url` (same store, bus and
+`AXP_CHAT_SESSION_TOKEN_SECRET`).
 """
 
 from __future__ import annotations

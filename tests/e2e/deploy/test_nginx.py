@@ -6,7 +6,9 @@ both sides; a send it had accepted is delivered by another instance; its timers 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
 import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -194,7 +196,7 @@ async def assert_forwarded_by_nginx(cluster: Cluster) -> None:
         assert (await http.get("/metrics")).status_code == 403
 
 
-async def accepted_before_the_crash(cluster: Cluster, agent: Agent, customer: Customer) -> None:
+async def accepted_before_the_crash(agent: Agent, customer: Customer) -> None:
     """AXP answers the customer's send 429 "retry in 20 s": the instance holding it waits,
     leased; it is killed meanwhile, so another instance must take the send over."""
     retry_later = {"operation": "sendDigitalMessage", "status": 429, "retryAfter": 20}
@@ -205,6 +207,25 @@ async def accepted_before_the_crash(cluster: Cluster, agent: Agent, customer: Cu
         return not (await agent.http.get("/faults")).json()["operations"]
 
     await eventually(attempted, what="the send to reach AXP and get its 429")
+
+
+async def held_polls(cluster: Cluster, customers: list[Customer]) -> list[asyncio.Task[Any]]:
+    """A held long poll for each long-polling customer, once the instances hold them all."""
+    polls = [c.poll for c in customers if c.poll is not None]
+    held = [asyncio.create_task(poll.poll(wait=25)) for poll in polls]
+
+    async def holding() -> bool:
+        async with httpx.AsyncClient() as http:
+            pages = [(await http.get(f"http://{a}/metrics")).text for a in cluster.instances]
+        return sum(map(_held_now, pages)) == len(polls)
+
+    await eventually(holding, what="the instances to hold the polls")
+    return held
+
+
+def _held_now(metrics: str) -> float:
+    found = re.search(r'^axp_chat_connections\{transport="longpoll"\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 async def test_a_killed_instance_loses_and_doubles_nothing(
@@ -218,13 +239,15 @@ async def test_a_killed_instance_loses_and_doubles_nothing(
         assert customers[0].ws is not None
         victim = instance_of(customers[0].ws)
         on_victim = [c for c in customers if c.ws is not None and instance_of(c.ws) == victim]
-        await accepted_before_the_crash(running, agent, customers[0])
+        await accepted_before_the_crash(agent, customers[0])
+        held = await held_polls(running, customers)
 
         running.kill(victim)
         for customer in customers:
             await agent.say(customer.engagement_id, "while you were away")
         for customer in on_victim:
             await resume(customer, running.url)
+        await asyncio.gather(*held)  # a poll held by the dead instance was retried by nginx
         for customer in customers:
             await customer.has("the message", lambda e: e.get("text") == "while you were away")
         await wait_for(
