@@ -74,7 +74,7 @@ def emulator_url() -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     args = ["emulator", "--port", str(port)]
     env = {"AXP_EMULATOR_ALLOW_HTTP_CALLBACKS": "true"}
-    with spawn(args, f"{url}/emulator/v1/health", env=env):
+    with spawn(args, f"{url}/emulator/v1/health", env=env, timeout=30):
         yield url
 
 

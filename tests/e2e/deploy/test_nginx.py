@@ -64,7 +64,7 @@ def cluster(redis_url: str, **settings: str) -> Iterator[Cluster]:
     with contextlib.ExitStack() as stack:
         health = f"{emulator}/emulator/v1/health"
         emulator_args = ["emulator", "--port", str(emulator_port)]
-        stack.enter_context(spawn(emulator_args, health, env=emulator_env))
+        stack.enter_context(spawn(emulator_args, health, env=emulator_env, timeout=30))
         stack.enter_context(running_nginx(addresses, nginx_port))
         instances = {a: stack.enter_context(serving(a, env)) for a in addresses}
         yield Cluster(public, emulator, instances)
