@@ -7,6 +7,7 @@ Markdown file the repository does not have (the design notes it was written from
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Final
@@ -25,11 +26,12 @@ _FENCE: Final = re.compile(r"^```.*?^```$", re.MULTILINE | re.DOTALL)
 
 
 def pages() -> list[Path]:
-    return sorted(
-        path
-        for path in ROOT.rglob("*.md")
-        if not _SKIP_DIRS.intersection(path.relative_to(ROOT).parts)
-    )
+    """The repository's Markdown files (not those of installed tools or test output)."""
+    found = []
+    for directory, subdirectories, files in os.walk(ROOT):
+        subdirectories[:] = [d for d in subdirectories if d not in _SKIP_DIRS]
+        found += [Path(directory, name) for name in files if name.endswith(".md")]
+    return sorted(found)
 
 
 def slug(heading: str) -> str:
