@@ -170,3 +170,20 @@ def test_check_refuses_exactly_what_serve_refuses(
     assert words in out
     assert "all checks passed" not in out
     assert TOKEN_SECRET not in out
+
+
+def test_check_prints_each_warning_and_masks_url_passwords(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    password = "Redis-password-not-to-print-9"
+    settings = Settings.for_emulator(
+        "http://127.0.0.1:1",
+        store_url=f"redis://:{password}@127.0.0.1:6379/0",
+        bus_url=f"redis://:{password}@127.0.0.1:6379/0",
+    )
+    report(settings, [], sys.stdout)
+    out = capsys.readouterr().out
+    assert "warning: AXP_CHAT_ALLOWED_ORIGINS is *" in out
+    assert "warning: neither AXP_CHAT_GUEST_MODE nor verified mode" in out
+    assert "AXP_CHAT_STORE_URL = redis://:***@127.0.0.1:6379/0" in out
+    assert password not in out
