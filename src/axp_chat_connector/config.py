@@ -154,7 +154,9 @@ class Settings(BaseSettings, AxpSettings):
     )
     id_token_algorithm: Literal["HS256", "RS256"] | None = Field(
         None,
-        description="Verified mode: how the site signs its `idToken` JWTs (with `id_token_key`).",
+        description=(
+            "Verified mode: how the site signs its `idToken` JWTs (with `AXP_CHAT_ID_TOKEN_KEY`)."
+        ),
     )
     id_token_key: SecretStr | None = Field(
         None,
@@ -198,8 +200,10 @@ class Settings(BaseSettings, AxpSettings):
         10,
         ge=1,
         le=100_000,
-        description="`login` commands one client address may make per minute (each may create "
-        "an AXP session).",
+        description=(
+            "`login` commands one client address may make per minute (each may create an AXP "
+            "session)."
+        ),
     )
     logins_per_minute: int = Field(
         600,
@@ -261,17 +265,17 @@ class Settings(BaseSettings, AxpSettings):
         le=65535,
         description=(
             "Port of a separate listener that serves only `/metrics` (Prometheus), bound to "
-            "`metrics_host` (none: no such listener)."
+            "`AXP_CHAT_METRICS_HOST` (none: no such listener)."
         ),
     )
     metrics_host: str = Field(
-        "127.0.0.1", description="Address the `/metrics` listener of `metrics_port` binds."
+        "127.0.0.1", description="Address the `/metrics` listener of `AXP_CHAT_METRICS_PORT` binds."
     )
     metrics_public: bool = Field(
         False,
         description=(
             "Also serve `/metrics` on the public listener, to anyone who can reach it (off: "
-            "only on `metrics_port`)."
+            "only on `AXP_CHAT_METRICS_PORT`)."
         ),
     )
 
