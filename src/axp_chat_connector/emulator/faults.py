@@ -118,6 +118,13 @@ class WebhookFaultsIn(_Strict):
                 "count_without_delay",
                 "delayCount needs delayMs (how long each event waits): without it nothing waits",
             )
+        if self.event_types and not (
+            self.drop or self.duplicate or self.delay_count or self.reorder
+        ):
+            raise PydanticCustomError(
+                "filter_without_fault",
+                "eventTypes needs a fault to apply to (drop, duplicate, delayCount or reorder)",
+            )
         return self
 
 

@@ -85,6 +85,7 @@ def test_bad_fault_documents_are_400(raw: object) -> None:
         ({"webhooks": {"drop": 1, "eventTypes": ["MESSAGE"]}}, "webhooks.eventTypes[0]",
          "unknown event type 'MESSAGE'"),
         ({"webhooks": {"drop": 1, "dorp": 1}}, "webhooks.dorp", "unknown field"),
+        ({"webhooks": {"eventTypes": ["TYPING"]}}, "webhooks", "eventTypes needs a fault"),
     ],
 )  # fmt: skip
 def test_fault_documents_are_read_strictly_and_the_400_names_the_field(
