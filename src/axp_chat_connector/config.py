@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -370,6 +371,11 @@ class Settings(BaseSettings, AxpSettings):
     @classmethod
     def _trusted_proxies(cls, value: list[str]) -> list[str]:
         return check_networks(value)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """`trusted_proxies` parsed, for `address in network` tests."""
+        return tuple(ip_network(entry) for entry in self.trusted_proxies)
 
     def masked(self) -> dict[str, str]:
         """Every setting as its env var name and a printable value, secrets masked (URL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
@@ -362,6 +363,9 @@ def test_redis_store_with_redis_bus_origins_and_proxies_are_normalised(
     settings = load_settings()
     assert settings.allowed_origins == ["https://www.acme.test", "http://localhost:3000"]
     assert settings.trusted_proxies == ["10.0.0.0/8", "::1/128"]
+    networks = settings.trusted_proxy_networks
+    assert any(ip_address("10.9.8.7") in n for n in networks)
+    assert not any(ip_address("192.168.1.1") in n for n in networks)
 
 
 def test_no_error_or_printed_setting_repeats_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
