@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import SecretStr
+
 from axp_chat_connector.cli import build_parser
 from axp_chat_connector.config import Settings, env_name
 from tests.e2e.deploy.nginx import DEPLOYMENT_DOC, published_config, render
@@ -14,7 +16,12 @@ EXEC_START = re.compile(r"^ExecStart=\S*/axp-chat-connector (.+)$", re.MULTILINE
 
 def known_settings() -> set[str]:
     names = {env_name(field) for field in Settings.model_fields}
-    return names | {f"{env_name(field)}_FILE" for field in Settings._secret_fields}
+    secrets = {
+        name
+        for name, field in Settings.model_fields.items()
+        if field.annotation in (SecretStr, SecretStr | None)
+    }
+    return names | {f"{env_name(field)}_FILE" for field in secrets}
 
 
 def test_every_setting_the_page_names_exists() -> None:
