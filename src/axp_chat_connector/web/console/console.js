@@ -2,7 +2,7 @@
 // same origin, under /emulator/v1: it polls the engagements and the open conversation's
 // messages about every second. Every text is put in the page as text, never as HTML.
 
-export {};
+import { renderMarkdown } from '../widget/markdown.js';
 
 const API = '/emulator/v1';
 const POLL_MS = 1000;
@@ -14,7 +14,8 @@ const TYPING_EVERY_MS = 3000;
  * @typedef {{dialogId: string, dialogStatus: string, createdAt?: string, connections?: Connection[], engagementParameters?: Record<string, string>, sessionId?: string, session?: Session, messageCount?: number}} Dialog
  * @typedef {{engagementId: string, conversation?: string, dialogs?: Dialog[], activeDialogId?: string | null}} Engagement
  * @typedef {{type?: string, text?: string, payload?: string, uri?: string}} Action
- * @typedef {{messageId?: string, messageIndex?: number, senderParticipantType?: string, senderParticipantName?: string, receivedAt?: string, body?: {elementType?: string, elementText?: {text?: string, textFormat?: string}, richMediaPayload?: {actions?: Action[], items?: {title?: string}[], selectedAction?: Action}}}} AgentMessage
+ * @typedef {{messageId?: string, messageIndex?: number, senderParticipantType?: string, senderParticipantName?: string, receivedAt?: string, body?: {elementType?: string, elementText?: {text?: string, textFormat?: string}, richMediaPayload?: {actions?: Action[], items?: {title?: string, actions?: Action[]}[], selectedAction?: Action}}}} AgentMessage
+ * @typedef {{root: HTMLElement, name: Text, badge: HTMLElement, details: HTMLElement, signature: string, open: HTMLButtonElement, accept: HTMLButtonElement}} Card
  */
 
 /**
@@ -67,6 +68,16 @@ async function call(path, body) {
   return response.status === 204 ? null : response.json();
 }
 
+/**
+ * Set an attribute only when it changes (no needless DOM mutations on every poll).
+ * @param {Element} node
+ * @param {string} name
+ * @param {string} value
+ */
+function setAttribute(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
 /** @param {Engagement} engagement */
 function currentDialog(engagement) {
   const dialogs = engagement.dialogs ?? [];
@@ -95,15 +106,54 @@ function waited(since) {
   return minutes > 0 ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
 }
 
+/** @type {Record<string, string>} */
+const LABELS = {
+  emailAddresses: 'Email',
+  phoneNumbers: 'Phone',
+  pageTitle: 'Page',
+  pageUrl: 'Page address',
+  topic: 'Topic',
+};
+
 /**
- * @param {Record<string, unknown> | undefined} map
- * @returns {string}
+ * A readable label for an identifier kind or a parameter name: `orderNumber` → `Order number`.
+ * @param {string} key
  */
-function describe(map) {
-  if (!map) return '';
-  return Object.entries(map)
-    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join(', ') : String(value)}`)
-    .join('; ');
+export function labelOf(key) {
+  const known = LABELS[key];
+  if (known) return known;
+  const words = key.replace(/[_-]+/g, ' ').replace(/([a-z0-9])([A-Z])/g, '$1 $2').trim().toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * Labelled fields of identifiers or parameters, in order.
+ * @param {Record<string, unknown> | undefined} map
+ * @returns {[string, string][]}
+ */
+function fieldsOf(map) {
+  return Object.entries(map ?? {}).map(([key, value]) => [
+    labelOf(key),
+    Array.isArray(value) ? value.join(', ') : String(value),
+  ]);
+}
+
+/**
+ * What a customer's postback or reply chose, in words: the action's text, or the title of the
+ * carousel card whose button carries the same payload when the text says no more than "Choose".
+ * @param {Action} selected
+ * @param {AgentMessage[]} earlier
+ */
+export function choiceOf(selected, earlier) {
+  for (const message of [...earlier].reverse()) {
+    const items = message.body?.richMediaPayload?.items ?? [];
+    const card = items.find((item) => (item.actions ?? []).some((a) => a.payload && a.payload === selected.payload));
+    if (card?.title) {
+      const text = selected.text ?? '';
+      return !text || text === card.actions?.find((a) => a.payload === selected.payload)?.text ? card.title : text;
+    }
+  }
+  return selected.text || selected.payload || '';
 }
 
 class AgentConsole {
@@ -115,6 +165,11 @@ class AgentConsole {
     /** @type {AgentMessage[]} */
     this.messages = [];
     this.lastTyping = 0;
+    /** @type {Map<string, Card>} work cards by engagement id, updated in place */
+    this.cardNodes = new Map();
+    /** @type {Set<string>} engagements this console disconnected */
+    this.disconnected = new Set();
+    this.shownStatus = '';
     this.cards = byId('cards');
     this.transcript = byId('transcript');
     this.agentName = /** @type {HTMLInputElement} */ (byId('agent-name'));
@@ -127,7 +182,10 @@ class AgentConsole {
 
   #wire() {
     byId('accept').addEventListener('click', () => this.#act('accept', { agentName: this.#agent() }));
-    byId('disconnect').addEventListener('click', () => this.#act('disconnect', {}));
+    byId('disconnect').addEventListener('click', () => {
+      if (this.selected) this.disconnected.add(this.selected);
+      void this.#act('disconnect', {});
+    });
     byId('transfer').addEventListener('click', () => {
       const input = /** @type {HTMLInputElement} */ (byId('transfer-to'));
       void this.#act('transfer', { agentName: input.value.trim() || 'Second Agent' });
@@ -188,6 +246,7 @@ class AgentConsole {
   #select(id) {
     if (this.selected !== id) {
       this.selected = id;
+      this.shownStatus = '';
       this.messages = [];
       this.transcript.replaceChildren();
     }
@@ -313,47 +372,80 @@ class AgentConsole {
       const rank = (/** @type {Dialog | undefined} */ d) => (d?.dialogStatus === 'PENDING' ? 0 : 1);
       return rank(da) - rank(db) || String(da?.createdAt).localeCompare(String(db?.createdAt));
     });
-    this.cards.replaceChildren(...shown.map((e) => this.#card(e)));
+    // Cards are updated in place (never redrawn): a focused button or a click in progress stays.
+    const keep = new Set(shown.map((e) => e.engagementId));
+    for (const [id, card] of this.cardNodes) {
+      if (keep.has(id)) continue;
+      card.root.remove();
+      this.cardNodes.delete(id);
+    }
+    shown.forEach((engagement, i) => {
+      let card = this.cardNodes.get(engagement.engagementId);
+      if (!card) {
+        card = this.#newCard(engagement.engagementId);
+        this.cardNodes.set(engagement.engagementId, card);
+      }
+      this.#updateCard(card, engagement);
+      const here = this.cards.children[i];
+      if (here !== card.root) this.cards.insertBefore(card.root, here ?? null);
+    });
   }
 
-  /** @param {Engagement} engagement */
-  #card(engagement) {
+  /** @param {string} id engagement id @returns {Card} */
+  #newCard(id) {
+    const name = document.createTextNode('');
+    const badge = el('span', { class: 'badge' });
+    const details = el('dl');
+    const open = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary' }, 'Open'));
+    open.addEventListener('click', () => this.#select(id));
+    const accept = /** @type {HTMLButtonElement} */ (el('button', { type: 'button' }, 'Accept'));
+    accept.addEventListener('click', () => {
+      this.#select(id);
+      void this.#act('accept', { agentName: this.#agent() });
+    });
+    const root = el(
+      'li',
+      { class: 'card', 'data-engagement': id },
+      el('h3', {}, el('span', {}, name), badge),
+      details,
+      el('div', { class: 'row' }, open, accept),
+    );
+    return { root, name, badge, details, signature: '', open, accept };
+  }
+
+  /**
+   * @param {Card} card
+   * @param {Engagement} engagement
+   */
+  #updateCard(card, engagement) {
     const dialog = currentDialog(engagement);
     const status = dialog?.dialogStatus ?? 'UNKNOWN';
     const name = customerOf(dialog);
-    const agents = agentsOf(dialog)
-      .map((c) => c.displayName ?? c.participantType)
-      .join(', ');
-    const details = el('dl');
-    /** @param {string} term @param {string} value */
-    const add = (term, value) => {
-      if (value) details.append(el('dt', {}, term), el('dd', {}, value));
-    };
-    add('Identifiers', describe(dialog?.session?.customerIdentifiers));
-    add('Session', describe(dialog?.session?.sessionParameters));
-    add('Engagement', describe(dialog?.engagementParameters));
-    if (engagement.conversation) add('Topic', engagement.conversation);
-    add(status === 'PENDING' ? 'Waiting' : 'Since', waited(dialog?.createdAt));
-    if (agents) add('With', agents);
-    const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
-    open.addEventListener('click', () => this.#select(engagement.engagementId));
-    const row = el('div', { class: 'row' }, open);
-    if (status === 'PENDING') {
-      const accept = el('button', { type: 'button', 'aria-label': `Accept chat with ${name}` }, 'Accept');
-      accept.addEventListener('click', () => {
-        this.#select(engagement.engagementId);
-        void this.#act('accept', { agentName: this.#agent() });
-      });
-      row.append(accept);
+    const agents = agentsOf(dialog).map((c) => c.displayName ?? c.participantType).join(', ');
+    /** @type {[string, string][]} */
+    const fields = [
+      ...fieldsOf(dialog?.session?.customerIdentifiers),
+      ...fieldsOf(dialog?.session?.sessionParameters),
+      ...fieldsOf(dialog?.engagementParameters),
+    ];
+    if (engagement.conversation) fields.push(['Topic', engagement.conversation]);
+    fields.push([status === 'PENDING' ? 'Waiting' : 'Since', waited(dialog?.createdAt)]);
+    if (agents) fields.push(['With', agents]);
+    const signature = JSON.stringify(fields);
+    if (signature !== card.signature) {
+      card.signature = signature;
+      card.details.replaceChildren(...fields.filter(([, v]) => v).flatMap(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
     }
-    const selected = engagement.engagementId === this.selected;
-    return el(
-      'li',
-      { class: 'card', 'aria-current': String(selected), 'data-engagement': engagement.engagementId },
-      el('h3', {}, name, el('span', { class: `badge ${status}` }, status === 'PENDING' ? 'waiting' : status.toLowerCase())),
-      details,
-      row,
-    );
+    if (card.name.data !== name) card.name.data = name;
+    const badgeText = status === 'PENDING' ? 'waiting' : status.toLowerCase();
+    if (card.badge.textContent !== badgeText) {
+      card.badge.textContent = badgeText;
+      card.badge.className = `badge ${status}`;
+    }
+    setAttribute(card.open, 'aria-label', `Open chat with ${name}`);
+    setAttribute(card.accept, 'aria-label', `Accept chat with ${name}`);
+    card.accept.hidden = status !== 'PENDING';
+    setAttribute(card.root, 'aria-current', String(engagement.engagementId === this.selected));
   }
 
   #renderHead() {
@@ -373,23 +465,46 @@ class AgentConsole {
     /** @type {HTMLButtonElement} */ (byId('disconnect')).disabled = closed;
     /** @type {HTMLButtonElement} */ (byId('send')).disabled = closed;
     /** @type {HTMLButtonElement} */ (byId('send-carousel')).disabled = closed;
+    if (status !== this.shownStatus) {
+      this.shownStatus = status;
+      this.#renderTranscript();
+    }
   }
 
   #renderTranscript() {
     const nearBottom =
       this.transcript.scrollHeight - this.transcript.scrollTop - this.transcript.clientHeight < 40;
-    this.transcript.replaceChildren(...this.messages.map((m) => this.#message(m)));
+    const lines = this.messages.map((m, i) => this.#message(m, this.messages.slice(0, i)));
+    const engagement = this.engagements.find((e) => e.engagementId === this.selected);
+    const dialog = engagement && currentDialog(engagement);
+    if (dialog?.dialogStatus === 'TERMINATED') {
+      const byUs = this.selected !== null && this.disconnected.has(this.selected);
+      const line = byUs ? 'You ended the chat.' : `${customerOf(dialog)} left the chat.`;
+      lines.push(el('li', { class: 'system' }, line));
+    }
+    this.transcript.replaceChildren(...lines);
     if (nearBottom) this.transcript.scrollTop = this.transcript.scrollHeight;
   }
 
-  /** @param {AgentMessage} message */
-  #message(message) {
+  /**
+   * @param {AgentMessage} message
+   * @param {AgentMessage[]} earlier the messages before it (to name a carousel choice)
+   */
+  #message(message, earlier) {
     const type = message.senderParticipantType ?? 'UNKNOWN';
     const body = message.body ?? {};
     const rich = body.richMediaPayload ?? {};
     const who = `${message.senderParticipantName || type} · ${type.toLowerCase()}`;
     const extras = [];
-    if (rich.selectedAction) extras.push(`${body.elementType ?? 'action'}: ${rich.selectedAction.text ?? ''} [${rich.selectedAction.payload ?? ''}]`);
+    const text = el('span', { class: 'text' });
+    if (rich.selectedAction) {
+      text.textContent = choiceOf(rich.selectedAction, earlier);
+      extras.push(`${body.elementType === 'reply' ? 'quick reply' : 'chose'} · payload ${rich.selectedAction.payload ?? '(none)'}`);
+    } else if (body.elementText?.textFormat === 'MARKDOWN') {
+      text.innerHTML = renderMarkdown(body.elementText.text ?? '');
+    } else {
+      text.textContent = body.elementText?.text ?? '';
+    }
     if (rich.actions?.length) extras.push(`buttons: ${rich.actions.map((a) => a.text ?? a.type).join(' | ')}`);
     if (rich.items?.length) extras.push(`carousel: ${rich.items.map((i) => i.title ?? '').join(' | ')}`);
     if (body.elementType && !['text', 'reply', 'postback'].includes(body.elementType)) extras.push(`(${body.elementType})`);
@@ -397,7 +512,7 @@ class AgentConsole {
       'li',
       { class: `msg from-${type}` },
       el('span', { class: 'who' }, who),
-      body.elementText?.text ?? '',
+      text,
       ...extras.map((extra) => el('span', { class: 'extra' }, extra)),
     );
   }
