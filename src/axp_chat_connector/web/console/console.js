@@ -14,7 +14,7 @@ const TYPING_EVERY_MS = 3000;
  * @typedef {{dialogId: string, dialogStatus: string, createdAt?: string, connections?: Connection[], engagementParameters?: Record<string, string>, sessionId?: string, session?: Session, messageCount?: number}} Dialog
  * @typedef {{engagementId: string, conversation?: string, dialogs?: Dialog[], activeDialogId?: string | null}} Engagement
  * @typedef {{type?: string, text?: string, payload?: string, uri?: string}} Action
- * @typedef {{messageId?: string, messageIndex?: number, senderParticipantType?: string, senderParticipantName?: string, receivedAt?: string, body?: {elementType?: string, elementText?: {text?: string, textFormat?: string}, richMediaPayload?: {actions?: Action[], items?: {title?: string, actions?: Action[]}[], selectedAction?: Action}}}} AgentMessage
+ * @typedef {{messageId?: string, messageIndex?: number, senderParticipantType?: string, senderParticipantName?: string, receivedAt?: string, body?: {elementType?: string, payload?: string, elementText?: {text?: string, textFormat?: string}, richMediaPayload?: {actions?: Action[], items?: {title?: string, actions?: Action[]}[], selectedAction?: Action}}}} AgentMessage
  * @typedef {{root: HTMLElement, name: Text, badge: HTMLElement, details: HTMLElement, signature: string, open: HTMLButtonElement, accept: HTMLButtonElement}} Card
  */
 
@@ -497,9 +497,11 @@ class AgentConsole {
     const who = `${message.senderParticipantName || type} · ${type.toLowerCase()}`;
     const extras = [];
     const text = el('span', { class: 'text' });
-    if (rich.selectedAction) {
-      text.textContent = choiceOf(rich.selectedAction, earlier);
-      extras.push(`${body.elementType === 'reply' ? 'quick reply' : 'chose'} · payload ${rich.selectedAction.payload ?? '(none)'}`);
+    const chose = body.elementType === 'reply' || body.elementType === 'postback';
+    const selected = rich.selectedAction ?? (chose ? { text: body.elementText?.text, payload: body.payload } : null);
+    if (selected) {
+      text.textContent = choiceOf(selected, earlier);
+      extras.push(`${body.elementType === 'reply' ? 'quick reply' : 'chose'} · payload ${selected.payload ?? '(none)'}`);
     } else if (body.elementText?.textFormat === 'MARKDOWN') {
       text.innerHTML = renderMarkdown(body.elementText.text ?? '');
     } else {
