@@ -40,11 +40,13 @@ async def open_demo(context: BrowserContext, base: str, page_name: str = "index.
     return page
 
 
-async def start_chat(page: Page, fake: FakeConnector, name: str = "Ann Rider") -> None:
+async def start_chat(
+    page: Page, fake: FakeConnector, name: str = "Ann Rider", launcher: str = LAUNCHER
+) -> None:
     """Open the widget, fill in the pre-chat form, and wait for the chat to start."""
     from playwright.async_api import expect
 
-    await page.get_by_role("button", name=LAUNCHER).click()
+    await page.get_by_role("button", name=launcher).click()
     await page.get_by_label("Name").fill(name)
     await page.get_by_label("Email").fill("ann@example.com")
     await page.get_by_label("Phone number").fill("+44 20 7946 0000")
