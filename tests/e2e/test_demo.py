@@ -78,7 +78,12 @@ async def test_a_customer_and_an_agent_chat_through_the_demo(
     cargo = customer.get_by_role("listitem", name="1 of 2: Lastesel Cargo")
     await expect(cargo).to_be_visible(timeout=WAIT_MS)
     await cargo.get_by_role("button", name="Choose").click()
-    await expect(transcript).to_contain_text("Lastesel Cargo", timeout=WAIT_MS)
+    # Both sides say which card was chosen, not "Choose".
+    await expect(customer.locator(".msg.customer").last.locator(".text")).to_have_text(
+        "Lastesel Cargo", timeout=WAIT_MS
+    )
+    chosen = transcript.locator(".msg.from-CUSTOMER").last
+    await expect(chosen.locator(".text")).to_have_text("Lastesel Cargo", timeout=WAIT_MS)
     await customer.screenshot(path=artifacts / "demo-1-customer.png")
     await agent.screenshot(path=artifacts / "demo-2-agent.png", full_page=True)
 

@@ -3,19 +3,19 @@
 // messages about every second. Every text is put in the page as text, never as HTML.
 
 import { renderMarkdown } from '../widget/markdown.js';
+import { el } from '../widget/dom.js';
+import { newCard, updateCard } from './cards.js';
+import { choiceOf, currentDialog, customerOf, agentsOf } from './model.js';
 
 const API = '/emulator/v1';
 const POLL_MS = 1000;
 const TYPING_EVERY_MS = 3000;
 
 /**
- * @typedef {{connectionId: string, participantId?: string, participantType: string, connectionState: string, displayName?: string}} Connection
- * @typedef {{customerIdentifiers?: Record<string, string[]>, sessionParameters?: Record<string, string>, displayName?: string}} Session
- * @typedef {{dialogId: string, dialogStatus: string, createdAt?: string, connections?: Connection[], engagementParameters?: Record<string, string>, sessionId?: string, session?: Session, messageCount?: number}} Dialog
- * @typedef {{engagementId: string, conversation?: string, dialogs?: Dialog[], activeDialogId?: string | null}} Engagement
- * @typedef {{type?: string, text?: string, payload?: string, uri?: string}} Action
- * @typedef {{messageId?: string, messageIndex?: number, senderParticipantType?: string, senderParticipantName?: string, receivedAt?: string, body?: {elementType?: string, payload?: string, elementText?: {text?: string, textFormat?: string}, richMediaPayload?: {actions?: Action[], items?: {title?: string, actions?: Action[]}[], selectedAction?: Action}}}} AgentMessage
- * @typedef {{root: HTMLElement, name: Text, badge: HTMLElement, details: HTMLElement, signature: string, open: HTMLButtonElement, accept: HTMLButtonElement}} Card
+ * @typedef {import('./model.js').Engagement} Engagement
+ * @typedef {import('./model.js').Dialog} Dialog
+ * @typedef {import('./model.js').AgentMessage} AgentMessage
+ * @typedef {import('./cards.js').Card} Card
  */
 
 /**
@@ -25,22 +25,6 @@ const TYPING_EVERY_MS = 3000;
 function byId(id) {
   const node = document.getElementById(id);
   if (!node) throw new Error(`#${id} is missing`);
-  return node;
-}
-
-/**
- * An element with attributes and children; strings become text nodes (never HTML).
- * @param {string} tag
- * @param {Record<string, string>} [attrs]
- * @param {(Node | string | null | undefined)[]} children
- * @returns {HTMLElement}
- */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
   return node;
 }
 
@@ -68,93 +52,6 @@ async function call(path, body) {
   return response.status === 204 ? null : response.json();
 }
 
-/**
- * Set an attribute only when it changes (no needless DOM mutations on every poll).
- * @param {Element} node
- * @param {string} name
- * @param {string} value
- */
-function setAttribute(node, name, value) {
-  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
-}
-
-/** @param {Engagement} engagement */
-function currentDialog(engagement) {
-  const dialogs = engagement.dialogs ?? [];
-  return dialogs.find((d) => d.dialogId === engagement.activeDialogId) ?? dialogs[dialogs.length - 1];
-}
-
-/** @param {Dialog | undefined} dialog */
-function customerOf(dialog) {
-  const connection = dialog?.connections?.find((c) => c.participantType === 'CUSTOMER');
-  return connection?.displayName ?? dialog?.session?.displayName ?? 'Customer';
-}
-
-/** @param {Dialog | undefined} dialog */
-function agentsOf(dialog) {
-  return (dialog?.connections ?? []).filter(
-    (c) => c.participantType !== 'CUSTOMER' && c.connectionState === 'CONNECTED',
-  );
-}
-
-/** @param {string | undefined} since */
-function waited(since) {
-  const start = since ? Date.parse(since) : NaN;
-  if (Number.isNaN(start)) return '';
-  const seconds = Math.max(0, Math.floor((Date.now() - start) / 1000));
-  const minutes = Math.floor(seconds / 60);
-  return minutes > 0 ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
-}
-
-/** @type {Record<string, string>} */
-const LABELS = {
-  emailAddresses: 'Email',
-  phoneNumbers: 'Phone',
-  pageTitle: 'Page',
-  pageUrl: 'Page address',
-  topic: 'Topic',
-};
-
-/**
- * A readable label for an identifier kind or a parameter name: `orderNumber` → `Order number`.
- * @param {string} key
- */
-export function labelOf(key) {
-  const known = LABELS[key];
-  if (known) return known;
-  const words = key.replace(/[_-]+/g, ' ').replace(/([a-z0-9])([A-Z])/g, '$1 $2').trim().toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-/**
- * Labelled fields of identifiers or parameters, in order.
- * @param {Record<string, unknown> | undefined} map
- * @returns {[string, string][]}
- */
-function fieldsOf(map) {
-  return Object.entries(map ?? {}).map(([key, value]) => [
-    labelOf(key),
-    Array.isArray(value) ? value.join(', ') : String(value),
-  ]);
-}
-
-/**
- * What a customer's postback or reply chose, in words: the action's text, or the title of the
- * carousel card whose button carries the same payload when the text says no more than "Choose".
- * @param {Action} selected
- * @param {AgentMessage[]} earlier
- */
-export function choiceOf(selected, earlier) {
-  for (const message of [...earlier].reverse()) {
-    const items = message.body?.richMediaPayload?.items ?? [];
-    const card = items.find((item) => (item.actions ?? []).some((a) => a.payload && a.payload === selected.payload));
-    if (card?.title) {
-      const text = selected.text ?? '';
-      return !text || text === card.actions?.find((a) => a.payload === selected.payload)?.text ? card.title : text;
-    }
-  }
-  return selected.text || selected.payload || '';
-}
 
 class AgentConsole {
   constructor() {
@@ -382,70 +279,20 @@ class AgentConsole {
     shown.forEach((engagement, i) => {
       let card = this.cardNodes.get(engagement.engagementId);
       if (!card) {
-        card = this.#newCard(engagement.engagementId);
+        const id = engagement.engagementId;
+        card = newCard(id, {
+          open: () => this.#select(id),
+          accept: () => {
+            this.#select(id);
+            void this.#act('accept', { agentName: this.#agent() });
+          },
+        });
         this.cardNodes.set(engagement.engagementId, card);
       }
-      this.#updateCard(card, engagement);
+      updateCard(card, engagement, engagement.engagementId === this.selected);
       const here = this.cards.children[i];
       if (here !== card.root) this.cards.insertBefore(card.root, here ?? null);
     });
-  }
-
-  /** @param {string} id engagement id @returns {Card} */
-  #newCard(id) {
-    const name = document.createTextNode('');
-    const badge = el('span', { class: 'badge' });
-    const details = el('dl');
-    const open = /** @type {HTMLButtonElement} */ (el('button', { type: 'button', class: 'secondary' }, 'Open'));
-    open.addEventListener('click', () => this.#select(id));
-    const accept = /** @type {HTMLButtonElement} */ (el('button', { type: 'button' }, 'Accept'));
-    accept.addEventListener('click', () => {
-      this.#select(id);
-      void this.#act('accept', { agentName: this.#agent() });
-    });
-    const root = el(
-      'li',
-      { class: 'card', 'data-engagement': id },
-      el('h3', {}, el('span', {}, name), badge),
-      details,
-      el('div', { class: 'row' }, open, accept),
-    );
-    return { root, name, badge, details, signature: '', open, accept };
-  }
-
-  /**
-   * @param {Card} card
-   * @param {Engagement} engagement
-   */
-  #updateCard(card, engagement) {
-    const dialog = currentDialog(engagement);
-    const status = dialog?.dialogStatus ?? 'UNKNOWN';
-    const name = customerOf(dialog);
-    const agents = agentsOf(dialog).map((c) => c.displayName ?? c.participantType).join(', ');
-    /** @type {[string, string][]} */
-    const fields = [
-      ...fieldsOf(dialog?.session?.customerIdentifiers),
-      ...fieldsOf(dialog?.session?.sessionParameters),
-      ...fieldsOf(dialog?.engagementParameters),
-    ];
-    if (engagement.conversation) fields.push(['Topic', engagement.conversation]);
-    fields.push([status === 'PENDING' ? 'Waiting' : 'Since', waited(dialog?.createdAt)]);
-    if (agents) fields.push(['With', agents]);
-    const signature = JSON.stringify(fields);
-    if (signature !== card.signature) {
-      card.signature = signature;
-      card.details.replaceChildren(...fields.filter(([, v]) => v).flatMap(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]));
-    }
-    if (card.name.data !== name) card.name.data = name;
-    const badgeText = status === 'PENDING' ? 'waiting' : status.toLowerCase();
-    if (card.badge.textContent !== badgeText) {
-      card.badge.textContent = badgeText;
-      card.badge.className = `badge ${status}`;
-    }
-    setAttribute(card.open, 'aria-label', `Open chat with ${name}`);
-    setAttribute(card.accept, 'aria-label', `Accept chat with ${name}`);
-    card.accept.hidden = status !== 'PENDING';
-    setAttribute(card.root, 'aria-current', String(engagement.engagementId === this.selected));
   }
 
   #renderHead() {

@@ -6,10 +6,9 @@
 import { ChatClient } from '../sdk/index.js';
 import { directionOf, pickLocale, translator } from './i18n.js';
 import { applyTheme, layout } from './layout.js';
-import { el } from './dom.js';
 import { parseFields, readPrechat, showPrechatErrors } from './prechat.js';
-import { extrasOf, quickRepliesOf, textOf } from './render.js';
-import { refreshTimes, timeElement } from './times.js';
+import { MessageLog } from './messages.js';
+import { refreshTimes } from './times.js';
 import { download, transcriptText } from './transcript.js';
 
 /** @typedef {import('./render.js').MessageEvent} MessageEvent */
@@ -86,15 +85,11 @@ export class ChatWidget {
     this.contextSent = false;
     /** @type {Map<string, string>} participant id -> name */
     this.agents = new Map();
-    /** @type {Set<string>} messageId / clientMessageId already drawn */
-    this.drawn = new Set();
-    /** @type {Map<string, {node: HTMLElement, text: string}>} this page's sends, by command id */
-    this.pending = new Map();
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.typingTimer = undefined;
     this.ui = layout(this.fields, this.t, { locale: this.locale, dir: directionOf(this.locale), base: options.base });
     applyTheme(this.ui, options);
-    this.render = {
+    const render = {
       base: options.connector,
       t: this.t,
       handlers: {
@@ -102,6 +97,13 @@ export class ChatWidget {
         postback: (/** @type {Action} */ a) => this.#act('postback', a),
       },
     };
+    this.log = new MessageLog(this.ui.log, {
+      t: this.t,
+      locale: this.locale,
+      render,
+      chatOpen: () => this.chatOpen,
+      resend: (kind, text, action) => (kind === 'text' ? this.#sendText(text) : this.#act(kind, action)),
+    });
     this.#wire();
     this.#listen();
     if (this.client.hasSession) this.#showChat();
@@ -153,7 +155,7 @@ export class ChatWidget {
     });
     ui.confirmYes.addEventListener('click', () => {
       ui.confirm.hidden = true;
-      this.client.end().catch((err) => this.#system(this.t('cannotEnd', { error: reason(err) })));
+      this.client.end().catch((err) => this.log.system(this.t('cannotEnd', { error: reason(err) })));
     });
     ui.idleButton.addEventListener('click', () => this.#sendText(this.t('stillHere')));
     ui.restartButton.addEventListener('click', () => void this.#startChat());
@@ -180,7 +182,7 @@ export class ChatWidget {
     this.ui.launcher.setAttribute('aria-expanded', String(open));
     remember(OPEN_KEY, open ? '1' : '0');
     if (open) this.#unread(false);
-    if (open) this.#scroll();
+    if (open) this.log.scroll();
     if (!moveFocus) return;
     if (open) {
       const target = this.ui.form.hidden ? this.ui.input : this.ui.form.querySelector('input');
@@ -222,7 +224,7 @@ export class ChatWidget {
       const names = [...this.agents.values()];
       this.ui.subtitle.textContent = names.length ? this.t('chattingWith', { names: names.join(', ') }) : this.t('waiting');
     }
-    this.#scroll();
+    this.log.scroll();
   }
 
   // ---- commands ------------------------------------------------------------------------
@@ -256,7 +258,7 @@ export class ChatWidget {
       await this.client.start();
       this.ui.input.focus();
     } catch (err) {
-      this.#system(this.t('cannotStart', { error: reason(err) }));
+      this.log.system(this.t('cannotStart', { error: reason(err) }));
       this.ui.restart.hidden = false;
     }
   }
@@ -274,11 +276,11 @@ export class ChatWidget {
     if (!text) return;
     this.ui.input.value = '';
     const sending = this.client.send(text);
-    this.#own(sending.id, text);
+    this.log.own(sending.id, text);
     this.ui.idle.hidden = true;
     sending.then(
-      () => this.#status(sending.id, 'sent'),
-      (err) => this.#status(sending.id, 'failed', err.message),
+      () => this.log.status(sending.id, 'sent'),
+      (err) => this.log.status(sending.id, 'failed', err.message),
     );
   }
 
@@ -293,139 +295,20 @@ export class ChatWidget {
     if (action.text) answer.text = action.text;
     if (action.payload) answer.payload = action.payload;
     const sending = kind === 'reply' ? this.client.reply(answer) : this.client.postback(answer);
-    this.#own(sending.id, label, { kind, action });
+    this.log.own(sending.id, label, { kind, action });
     this.ui.log.querySelectorAll('.quick-replies').forEach((node) => node.remove());
     sending.then(
-      () => this.#status(sending.id, 'sent'),
-      (err) => this.#status(sending.id, 'failed', err.message),
+      () => this.log.status(sending.id, 'sent'),
+      (err) => this.log.status(sending.id, 'failed', err.message),
     );
-  }
-
-  // ---- drawing -------------------------------------------------------------------------
-
-  /**
-   * A message bubble; a bubble from the same sender as the one above joins its group (the
-   * sender's name is shown once).
-   * @param {{customer: boolean, sender: string, name: string, at?: string}} who
-   * @param {(HTMLElement | null)[]} content
-   */
-  #bubble(who, content) {
-    const above = /** @type {HTMLElement | null} */ (this.ui.log.lastElementChild);
-    const continued = above?.classList.contains('msg') === true && above.dataset.sender === who.sender;
-    const status = who.customer ? el('span', { class: 'status' }) : null;
-    const node = el(
-      'div',
-      { class: `msg ${who.customer ? 'customer' : 'agent'}${continued ? ' continued' : ''}`, 'data-sender': who.sender, 'data-name': who.name },
-      who.customer || continued ? null : el('span', { class: 'who' }, who.name),
-      ...content,
-      el('div', { class: 'meta' }, timeElement(who.at, this.locale), status),
-    );
-    this.ui.log.append(node);
-    return node;
-  }
-
-  /**
-   * A customer bubble for a send of this page, before the connector has answered.
-   * @param {string} id
-   * @param {string} text
-   * @param {{kind: 'reply' | 'postback', action: Action}} [retry]
-   */
-  #own(id, text, retry) {
-    const node = this.#bubble({ customer: true, sender: 'customer', name: this.t('you') }, [el('div', { class: 'text' }, text)]);
-    this.pending.set(id, { node, text });
-    this.drawn.add(id);
-    this.#status(id, 'sending');
-    this.#scroll();
-    node.dataset.retry = retry ? retry.kind : 'text';
-    if (retry) node.dataset.action = JSON.stringify(retry.action);
-  }
-
-  /**
-   * @param {string} id
-   * @param {'sending' | 'sent' | 'delivered' | 'failed'} status
-   * @param {string} [why]
-   */
-  #status(id, status, why) {
-    const entry = this.pending.get(id);
-    if (!entry) return;
-    const { node, text } = entry;
-    // An answer after the echo does not downgrade "delivered".
-    if (status === 'sent' && node.dataset.status !== 'sending') return;
-    this.#label(node, status);
-    if (status !== 'failed' || !this.chatOpen) return;
-    const label = /** @type {HTMLElement} */ (node.querySelector('.status'));
-    label.append(why ? ` (${why}). ` : '. ');
-    const retry = el('button', { type: 'button', class: 'retry' }, this.t('retry'));
-    retry.addEventListener('click', () => {
-      node.remove();
-      this.pending.delete(id);
-      if (node.dataset.retry === 'text') this.#sendText(text);
-      else this.#act(node.dataset.retry === 'reply' ? 'reply' : 'postback', JSON.parse(node.dataset.action ?? '{}'));
-    });
-    label.append(retry);
-  }
-
-  /**
-   * @param {HTMLElement} node a customer bubble
-   * @param {'sending' | 'sent' | 'delivered' | 'failed'} status
-   */
-  #label(node, status) {
-    /** @type {Record<typeof status, MessageKey>} */
-    const words = { sending: 'sending', sent: 'sent', delivered: 'delivered', failed: 'notSent' };
-    node.dataset.status = status;
-    const label = node.querySelector('.status');
-    if (label) label.textContent = this.t(words[status]);
-  }
-
-  /** @param {string} text */
-  #system(text) {
-    this.ui.log.append(el('div', { class: 'system' }, text));
-    this.#scroll();
   }
 
   /** @param {MessageEvent & {at?: string}} message */
   #message(message) {
-    const own = message.clientMessageId;
-    if (own && this.pending.has(own)) {
-      this.#status(own, 'delivered');
-      if (message.messageId) this.drawn.add(message.messageId);
-      return;
-    }
-    const key = message.messageId ?? own;
-    if (key && this.drawn.has(key)) return;
-    if (key) this.drawn.add(key);
-    if (own) this.drawn.add(own);
-    const from = message.from ?? {};
-    const customer = from.type === 'CUSTOMER';
-    this.ui.log.querySelectorAll('.quick-replies').forEach((node) => node.remove());
-    const name = customer ? this.t('you') : from.name || this.agents.get(from.id ?? '') || this.t('agent');
-    const sender = customer ? 'customer' : from.id ?? name;
-    const node = this.#bubble({ customer, sender, name, at: message.at }, [textOf(message), ...extrasOf(message, this.render)]);
-    // A customer message the connector echoed (sent before this page loaded, or from another tab).
-    if (customer) this.#label(node, 'delivered');
-    if (!customer) {
-      const quick = quickRepliesOf(message, this.render);
-      if (quick) this.ui.log.append(quick);
-      this.ui.typing.hidden = true;
-      if (this.ui.panel.hidden) this.#unread(true);
-    }
-    this.#scroll();
-  }
-
-  /** The chat is over: its buttons no longer act, and failed sends cannot be retried into the next one. */
-  #closeChat() {
-    this.ui.log.querySelectorAll('.quick-replies').forEach((node) => node.remove());
-    for (const button of this.ui.log.querySelectorAll('button')) button.disabled = true;
-    for (const [id, { node }] of this.pending) {
-      if (node.dataset.status !== 'failed') continue;
-      node.querySelector('.retry')?.remove();
-      this.#label(node, 'failed');
-      this.pending.delete(id);
-    }
-  }
-
-  #scroll() {
-    this.ui.log.scrollTop = this.ui.log.scrollHeight;
+    const who = this.log.message(message, (from) => from.name || this.agents.get(from.id ?? '') || this.t('agent'));
+    if (who !== 'agent') return;
+    this.ui.typing.hidden = true;
+    if (this.ui.panel.hidden) this.#unread(true);
   }
 
   // ---- events --------------------------------------------------------------------------
@@ -441,27 +324,27 @@ export class ChatWidget {
       this.chatOpen = true;
       this.agents.clear();
       this.#chatState();
-      this.#system(t('started'));
+      this.log.system(t('started'));
     });
     c.on('participant.joined', (event) => {
       const who = event.participant ?? {};
       const name = who.name || (who.type === 'BOT' ? t('bot') : t('anAgent'));
       this.agents.set(who.id ?? name, name);
-      this.#system(t('joined', { name }));
+      this.log.system(t('joined', { name }));
       this.#chatState();
     });
     c.on('participant.left', (event) => {
       const who = event.participant ?? {};
       const name = who.name || this.agents.get(who.id) || t('theAgent');
       this.agents.delete(who.id ?? name);
-      this.#system(t('left', { name }));
+      this.log.system(t('left', { name }));
       this.#chatState();
     });
     c.on('message', (event) => this.#message(event));
     c.on('history', (event) => {
       for (const message of event.messages ?? []) this.#message(message);
     });
-    c.on('message.failed', (event) => this.#status(event.clientMessageId, 'failed', event.detail ? String(event.detail) : event.code));
+    c.on('message.failed', (event) => this.log.status(event.clientMessageId, 'failed', event.detail ? String(event.detail) : event.code));
     c.on('typing', (event) => {
       const name = event.from?.name || this.agents.get(event.from?.id) || t('theAgent');
       this.ui.typing.textContent = t('typing', { name });
@@ -475,21 +358,19 @@ export class ChatWidget {
       this.ui.idle.hidden = false;
       if (this.ui.panel.hidden) this.#unread(true);
     });
-    c.on('chat.error', (event) => this.#system(t('wentWrong', { error: event.title || event.code })));
+    c.on('chat.error', (event) => this.log.system(t('wentWrong', { error: event.title || event.code })));
     c.on('chat.ended', (event) => {
       this.chatOpen = false;
       this.agents.clear();
       this.ui.typing.hidden = true;
-      this.#closeChat();
-      this.#system(t(ENDED[event.reason] ?? 'endedOther'));
+      this.log.close();
+      this.log.system(t(ENDED[event.reason] ?? 'endedOther'));
       this.#chatState();
     });
     c.on('session.ended', () => {
       this.chatOpen = false;
       this.agents.clear();
-      this.pending.clear();
-      this.drawn.clear();
-      this.ui.log.replaceChildren();
+      this.log.clear();
       this.contextSent = false;
       this.#showForm();
     });
