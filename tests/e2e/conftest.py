@@ -22,7 +22,7 @@ from axp_chat_connector.emulator.config import EmulatorSettings
 from tests.servers import ROOT, free_port, serve_app, spawn
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext
+    from playwright.async_api import Browser, BrowserContext, Page
 
     from tests.e2e.fake_connector import FakeConnector
 
@@ -107,6 +107,19 @@ async def fake() -> AsyncIterator[tuple[FakeConnector, str]]:
     connector = FakeConnector(WEB)
     async with serve_app(connector.app()) as base:
         yield connector, base
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chatting(
+    fake: tuple[FakeConnector, str], context: BrowserContext
+) -> tuple[FakeConnector, Page]:
+    """The demo page in `context` with a chat started through the widget (on the fake)."""
+    from tests.e2e.widget_kit import open_demo, start_chat
+
+    connector, base = fake
+    page = await open_demo(context, base)
+    await start_chat(page, connector)
+    return connector, page
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.e2e.fake_connector import FakeConnector
-from tests.e2e.widget_kit import WAIT_MS, end_chat, open_demo, start_chat, until
+from tests.e2e.widget_kit import WAIT_MS, end_chat, open_demo, say, until
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
@@ -21,20 +21,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 AT_ONCE_MS = 1500  # "at once": well under the SDK's own detection of a dead link
 
 
-async def customer_says(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    await box.fill(text)
-    await box.press("Enter")
-
-
 async def test_the_banner_shows_at_once_when_the_browser_goes_offline(
-    fake: tuple[FakeConnector, str], context: BrowserContext
+    chatting: tuple[FakeConnector, Page], context: BrowserContext
 ) -> None:
     from playwright.async_api import expect
 
-    connector, base = fake
-    page = await open_demo(context, base)
-    await start_chat(page, connector)
+    connector, page = chatting
     banner = page.get_by_role("status").filter(has_text="Reconnecting")
     await expect(banner).to_be_hidden()
     await context.set_offline(True)
@@ -48,13 +40,11 @@ async def test_the_banner_shows_at_once_when_the_browser_goes_offline(
 
 
 async def test_an_ended_chat_leaves_nothing_clickable_and_no_retry_for_the_next(
-    fake: tuple[FakeConnector, str], context: BrowserContext
+    chatting: tuple[FakeConnector, Page], context: BrowserContext
 ) -> None:
     from playwright.async_api import expect
 
-    connector, base = fake
-    page = await open_demo(context, base)
-    await start_chat(page, connector)
+    connector, page = chatting
     await connector.agent_says(
         "Pick one:",
         richMedia={
@@ -66,7 +56,7 @@ async def test_an_ended_chat_leaves_nothing_clickable_and_no_retry_for_the_next(
     choose = page.get_by_role("listitem", name="1 of 1: Stadtrad 7").get_by_role("button")
     await expect(choose).to_be_enabled(timeout=WAIT_MS)
 
-    await customer_says(page, "This one fails")
+    await say(page, "This one fails")
     await until(lambda: bool(connector.commands_of("send")), "the send")
     failed = connector.commands_of("send")[-1]["id"]
     await connector.emit(
@@ -88,13 +78,11 @@ async def test_an_ended_chat_leaves_nothing_clickable_and_no_retry_for_the_next(
 
 
 async def test_start_a_new_chat_scrolls_to_the_new_start(
-    fake: tuple[FakeConnector, str], context: BrowserContext
+    chatting: tuple[FakeConnector, Page], context: BrowserContext
 ) -> None:
     from playwright.async_api import expect
 
-    connector, base = fake
-    page = await open_demo(context, base)
-    await start_chat(page, connector)
+    connector, page = chatting
     for n in range(25):
         await connector.agent_says(f"Line {n} of a long chat")
     await expect(page.get_by_text("Line 24 of a long chat")).to_be_visible(timeout=WAIT_MS)
@@ -111,14 +99,12 @@ async def test_start_a_new_chat_scrolls_to_the_new_start(
 
 
 async def test_delivered_labels_survive_navigation(
-    fake: tuple[FakeConnector, str], context: BrowserContext
+    chatting: tuple[FakeConnector, Page], context: BrowserContext
 ) -> None:
     from playwright.async_api import expect
 
-    connector, base = fake
-    page = await open_demo(context, base)
-    await start_chat(page, connector)
-    await customer_says(page, "Sent on the first page")
+    _, page = chatting
+    await say(page, "Sent on the first page")
     mine = page.locator(".msg.customer", has_text="Sent on the first page")
     await expect(mine).to_contain_text("Delivered", timeout=WAIT_MS)
     await page.get_by_role("link", name="Workshop").click()
@@ -126,19 +112,17 @@ async def test_delivered_labels_survive_navigation(
 
 
 async def test_a_carousel_image_that_does_not_load_is_not_shown_broken(
-    fake: tuple[FakeConnector, str], context: BrowserContext
+    chatting: tuple[FakeConnector, Page], context: BrowserContext
 ) -> None:
     from playwright.async_api import expect
 
-    connector, base = fake
-    page = await open_demo(context, base)
-    await start_chat(page, connector)
+    connector, page = chatting
     await connector.agent_says(
         "With and without a picture:",
         richMedia={
             "items": [
-                {"title": "Pictured", "mediaUrl": f"{base}/web/demo/favicon.svg"},
-                {"title": "Missing", "mediaUrl": f"{base}/web/demo/no-such-image.jpg"},
+                {"title": "Pictured", "mediaUrl": "/web/demo/favicon.svg"},
+                {"title": "Missing", "mediaUrl": "/web/demo/no-such-image.jpg"},
             ]
         },
     )

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import WEB
 from tests.e2e.fake_connector import FakeConnector
-from tests.e2e.widget_kit import WAIT_MS, axe_violations, end_chat, open_demo, start_chat, until
+from tests.e2e.widget_kit import WAIT_MS, axe_violations, end_chat, start_chat, until
 
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page, Route
@@ -40,10 +40,11 @@ async def variant(context: BrowserContext, base: str, name: str, lang: str, attr
     return page
 
 
-async def box_of(page: Page, selector: str) -> dict[str, float]:
+async def left_edge(page: Page, selector: str) -> float:
+    """Where the element starts, in px from the left of the viewport."""
     box = await page.locator(selector).first.bounding_box()
     assert box is not None, selector
-    return box
+    return box["x"]
 
 
 async def test_the_language_comes_from_data_locale_or_the_page(
@@ -73,7 +74,7 @@ async def test_arabic_is_right_to_left_and_accessible(
     connector, base = fake
     page = await variant(context, base, "ar.html", "ar", 'data-title="تحدث مع فيلو فيردي"')
     launcher = page.get_by_role("button", name="تحدث مع فيلو فيردي")
-    assert (await box_of(page, ".launcher"))["x"] < 550, "the launcher sits at the left in RTL"
+    assert await left_edge(page, ".launcher") < 550, "the launcher sits at the left in RTL"
     await launcher.click()
     await page.get_by_label("الاسم").fill("ليلى")
     await page.get_by_label("البريد الإلكتروني").fill("layla@example.com")
@@ -87,9 +88,9 @@ async def test_arabic_is_right_to_left_and_accessible(
     await box.press("Enter")
     mine = page.locator(".msg.customer")
     await expect(mine).to_contain_text("وصلت", timeout=WAIT_MS)
-    agent = await box_of(page, ".msg.agent")
-    customer = await box_of(page, ".msg.customer")
-    assert agent["x"] > customer["x"], "the agent speaks from the right, the customer from the left"
+    agent = await left_edge(page, ".msg.agent")
+    customer = await left_edge(page, ".msg.customer")
+    assert agent > customer, "the agent speaks from the right, the customer from the left"
     assert await page.locator(".frame").evaluate("(f) => getComputedStyle(f).direction") == "rtl"
     assert await axe_violations(page) == [], "Arabic, right to left"
     await page.screenshot(path=artifacts / "widget-arabic-rtl.png")
@@ -108,7 +109,7 @@ async def test_a_theme_from_data_attributes_and_from_set_theme(
     page = await variant(context, base, "themed.html", "en", attrs)
     launcher = page.get_by_role("button", name="Ask the workshop")
     await expect(launcher).to_be_visible()
-    assert (await box_of(page, ".launcher"))["x"] < 100, "the launcher is on the left"
+    assert await left_edge(page, ".launcher") < 100, "the launcher is on the left"
     colour = await page.locator(".launcher").evaluate("(b) => getComputedStyle(b).backgroundColor")
     assert colour == "rgb(91, 33, 182)"
     await expect(page.locator(".launcher img.logo")).to_be_visible()
@@ -123,19 +124,17 @@ async def test_a_theme_from_data_attributes_and_from_set_theme(
     )
     await expect(page.get_by_role("heading", name="Help desk")).to_be_visible()
     await page.get_by_role("button", name="Minimize chat").click()
-    assert (await box_of(page, ".launcher"))["x"] > 800, "moved to the right"
+    assert await left_edge(page, ".launcher") > 800, "moved to the right"
     fg = await page.locator(".launcher").evaluate("(b) => getComputedStyle(b).color")
     assert fg == "rgb(17, 17, 17)", "dark text on a light brand colour"
 
 
 async def test_times_grouping_and_the_transcript(
-    fake: tuple[FakeConnector, str], context: BrowserContext, tmp_path: Path
+    chatting: tuple[FakeConnector, Page], context: BrowserContext, tmp_path: Path
 ) -> None:
     from playwright.async_api import expect
 
-    connector, base = fake
-    page = await open_demo(context, base)
-    await start_chat(page, connector)
+    connector, page = chatting
     await connector.agent_joins()
     earlier = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     await connector.emit(

@@ -55,6 +55,13 @@ async def start_chat(
     await until(lambda: bool(fake.commands_of("start")), "start")
 
 
+async def say(page: Page, text: str) -> None:
+    """The customer types a message and presses Enter."""
+    box = page.get_by_role("textbox", name="Message")
+    await box.fill(text)
+    await box.press("Enter")
+
+
 async def end_chat(page: Page) -> None:
     """The customer ends the chat: "End chat", then the confirmation."""
     await page.get_by_role("button", name="End chat").click()
