@@ -32,9 +32,13 @@ async def test_the_banner_shows_at_once_when_the_browser_goes_offline(
     await context.set_offline(True)
     try:
         await expect(banner).to_be_visible(timeout=AT_ONCE_MS)
+        await say(page, "Typed while offline")
+        mine = page.locator(".msg.customer", has_text="Typed while offline")
+        await expect(mine).to_contain_text("Will be sent when the connection is back")
     finally:
         await context.set_offline(False)
     await expect(banner).to_be_hidden(timeout=WAIT_MS)
+    await expect(mine).to_contain_text("Delivered", timeout=WAIT_MS)
     await connector.agent_says("Back online")
     await expect(page.get_by_text("Back online")).to_be_visible(timeout=WAIT_MS)
 

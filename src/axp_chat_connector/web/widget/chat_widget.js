@@ -170,7 +170,9 @@ export class ChatWidget {
   /** @param {boolean} offline */
   #connectivity(offline) {
     this.browserOffline = offline;
-    this.ui.banner.hidden = !(this.linkDown || this.browserOffline);
+    const down = this.linkDown || this.browserOffline;
+    this.ui.banner.hidden = !down;
+    this.log.setOffline(down);
   }
 
   /**

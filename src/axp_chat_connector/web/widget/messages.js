@@ -30,6 +30,18 @@ export class MessageLog {
     this.drawn = new Set();
     /** @type {Map<string, {node: HTMLElement, text: string}>} this page's sends, by command id */
     this.pending = new Map();
+    this.offline = false;
+  }
+
+  /**
+   * While the link is down, a send waiting for it says so (instead of "Sending…").
+   * @param {boolean} offline
+   */
+  setOffline(offline) {
+    this.offline = offline;
+    for (const { node } of this.pending.values()) {
+      if (node.dataset.status === 'sending') this.label(node, 'sending');
+    }
   }
 
   /**
@@ -103,7 +115,8 @@ export class MessageLog {
     const words = { sending: 'sending', sent: 'sent', delivered: 'delivered', failed: 'notSent' };
     node.dataset.status = status;
     const label = node.querySelector('.status');
-    if (label) label.textContent = this.deps.t(words[status]);
+    const waiting = status === 'sending' && this.offline;
+    if (label) label.textContent = this.deps.t(waiting ? 'queued' : words[status]);
   }
 
   /** @param {string} text */
