@@ -171,6 +171,21 @@ async def test_work_cards_update_in_place_and_keep_the_focus(
     await expect(card.get_by_role("button", name="Open chat with Kim Keys")).to_be_visible()
 
 
+async def test_every_click_on_open_opens_that_chat(page: Page, http: httpx.AsyncClient) -> None:
+    from playwright.async_api import expect
+
+    names = ["Olga Open", "Otto Open"]
+    for name in names:
+        someone = Customer(http)
+        await someone.authenticate()
+        await someone.start_chat(name, f"{name.split()[0].lower()}@example.com")
+    title = page.locator("#conversation-title")
+    for round_ in range(8):  # the cards are polled every second meanwhile
+        name = names[round_ % 2]
+        await page.get_by_role("button", name=f"Open chat with {name}").click()
+        await expect(title).to_have_text(f"Chat with {name}", timeout=2000)
+
+
 async def test_without_a_selected_chat_there_is_no_conversation_pane(page: Page) -> None:
     from playwright.async_api import expect
 
