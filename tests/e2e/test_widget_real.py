@@ -288,7 +288,7 @@ async def test_a_message_sent_while_the_line_is_cut_arrives_once(
     await box.fill("Sent while cut off")
     await box.press("Enter")
     mine = page.locator(".msg.customer", has_text="Sent while cut off")
-    await expect(mine).to_contain_text("Sending", timeout=WAIT_MS)
+    await expect(mine).to_contain_text("Will be sent when the connection is back", timeout=WAIT_MS)
     await page.screenshot(path=artifacts / "widget-real-2-cut.png")
 
     async def retried() -> bool:
