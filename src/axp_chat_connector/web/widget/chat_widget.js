@@ -315,6 +315,7 @@ export class ChatWidget {
 
   // ---- events --------------------------------------------------------------------------
 
+  /** Who joins and leaves, messages. */
   #listen() {
     const c = this.client;
     const t = this.t;
@@ -347,6 +348,13 @@ export class ChatWidget {
       for (const message of event.messages ?? []) this.#message(message);
     });
     c.on('message.failed', (event) => this.log.status(event.clientMessageId, 'failed', event.detail ? String(event.detail) : event.code));
+    this.#listenToTheEnd();
+  }
+
+  /** Typing, idle, errors, the end of a chat and of the session, the link's state. */
+  #listenToTheEnd() {
+    const c = this.client;
+    const t = this.t;
     c.on('typing', (event) => {
       const name = event.from?.name || this.agents.get(event.from?.id) || t('theAgent');
       this.ui.typing.textContent = t('typing', { name });
