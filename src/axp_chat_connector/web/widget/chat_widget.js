@@ -111,6 +111,7 @@ export class ChatWidget {
     this.#sendContext();
     const open = options.open || remembered(OPEN_KEY) === '1';
     this.#setOpen(open, false);
+    this.#connectivity(this.browserOffline);
     setInterval(() => refreshTimes(this.ui.log, this.locale), TIMES_EVERY_MS);
   }
 
