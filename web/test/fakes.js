@@ -51,8 +51,8 @@ export class FakeNetwork {
     };
   }
 
-  transports() {
-    return { websocket: this.factory('websocket'), longpoll: this.factory('longpoll') };
+  transports(names = ['websocket', 'longpoll']) {
+    return Object.fromEntries(names.map((name) => [name, this.factory(name)]));
   }
 }
 
