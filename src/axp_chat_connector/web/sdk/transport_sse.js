@@ -56,7 +56,7 @@ export class SseParser {
     if (colon === 0) return null; // a comment (the connector's `: ping`)
     const field = colon < 0 ? line : line.slice(0, colon);
     if (field === 'data') {
-      const value = line.slice(colon + 1);
+      const value = colon < 0 ? '' : line.slice(colon + 1);
       this.data.push(value.startsWith(' ') ? value.slice(1) : value);
     }
     return null; // `id` (the seq is in the event too), `retry` (the client decides)
