@@ -2,39 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ChatClient } from '../../src/axp_chat_connector/web/sdk/client.js';
-import { memorySessionStore } from '../../src/axp_chat_connector/web/sdk/storage.js';
-import { FakeNetwork, guest, loginAnswer, once } from './fakes.js';
-
-function makeClient(network, options = {}) {
-  return new ChatClient({
-    connector: 'http://connector.test',
-    transports: network.transports(options.names),
-    storage: memorySessionStore(),
-    tabs: null,
-    pageEvents: false,
-    backoff: { baseMs: 1, maxMs: 4 },
-    ...options,
-  });
-}
-
-async function loggedIn(network, client) {
-  const login = client.login(guest);
-  const transport = await network.opened.next();
-  transport.handlers.onOpen();
-  transport.handlers.onFrame(loginAnswer((await transport.sent.next()).id));
-  await login;
-  return transport;
-}
-
-async function resumed(network) {
-  const transport = await network.opened.next();
-  transport.handlers.onOpen();
-  const resume = await transport.sent.next();
-  assert.equal(resume.type, 'resume');
-  transport.handlers.onFrame({ type: 'ok', re: resume.id, sessionId: 'S1', seq: 0, token: 'token-1' });
-  return transport;
-}
+import { FakeNetwork, guest, loggedIn, loginAnswer, makeClient, once, resumed } from './fakes.js';
 
 test('a quiet link is pinged; one that stays mute shows offline at once and is reconnected', async () => {
   const network = new FakeNetwork();
@@ -45,7 +13,7 @@ test('a quiet link is pinged; one that stays mute shows offline at once and is r
   assert.equal(ping.type, 'ping');
   await offline; // and nothing for pingTimeoutMs after it
   assert.equal(first.closed, true);
-  const second = await resumed(network);
+  const [second] = await resumed(network);
   assert.equal(client.state, 'online');
   assert.equal((await second.sent.next()).id, ping.id, 'the ping goes again on the new link');
   client.close();
@@ -77,7 +45,7 @@ test('a command sent into a dead link: the link is pinged soon, not after quietM
   const ping = await first.sent.next();
   assert.equal(ping.type, 'ping', 'no answer within pingTimeoutMs of the send');
   await once(client, 'status', (e) => e.state === 'offline');
-  const second = await resumed(network);
+  const [second] = await resumed(network);
   const again = await second.sent.next();
   assert.equal(again.id, send.id);
   second.handlers.onFrame({ type: 'ok', re: send.id, status: 'accepted' });
@@ -140,7 +108,7 @@ test('an SSE transport bound but unusable (a buffering proxy) is left for long p
   const sse = await loggedIn(network, client);
   assert.equal(sse.name, 'sse');
   sse.handlers.onClose({ code: 1006, reason: 'sse: no data', unusable: true });
-  const poll = await resumed(network);
+  const [poll] = await resumed(network);
   assert.equal(poll.name, 'longpoll');
   client.close();
 });
@@ -150,6 +118,6 @@ test('an SSE transport that drops after it was bound is reopened, not left', asy
   const client = makeClient(network, { names: ['sse', 'longpoll'] });
   const sse = await loggedIn(network, client);
   sse.handlers.onClose({ code: 1006, reason: 'network' });
-  assert.equal((await resumed(network)).name, 'sse');
+  assert.equal((await resumed(network))[0].name, 'sse');
   client.close();
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { SseParser, sseTransport } from '../../src/axp_chat_connector/web/sdk/transport_sse.js';
-import { Queue } from './fakes.js';
+import { Queue, fakeFetch } from './fakes.js';
 
 test('the SSE parser joins lines cut anywhere, skips comments and ids, and ends events on blank lines', () => {
   const parser = new SseParser();
@@ -23,17 +23,6 @@ function streamBody() {
     write: (text) => controller.enqueue(encoder.encode(text)),
     end: () => controller.close(),
   };
-}
-
-/** A fetch that hands each request to the test, which answers it. */
-function fakeFetch() {
-  const requests = new Queue();
-  const fetch = (url, init = {}) =>
-    new Promise((resolve, reject) => {
-      init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-      requests.push({ url: String(url), init, resolve, reject });
-    });
-  return { fetch, requests };
 }
 
 function harness({ token = null, after = 0, firstDataTimeoutMs } = {}) {

@@ -20,6 +20,18 @@ function makeTab(name, locks, network) {
   return client;
 }
 
+/** A tab that leads and logs in; returns it and its connection. */
+async function leaderLoggedIn(name, locks, network) {
+  const tab = makeTab(name, locks, network);
+  await role(tab, 'leader');
+  const login = tab.login(guest);
+  const wire = await network.opened.next();
+  wire.handlers.onOpen();
+  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
+  await login;
+  return [tab, wire];
+}
+
 function role(client, wanted) {
   return client.role === wanted ? Promise.resolve() : once(client, 'role', (e) => e.role === wanted);
 }
@@ -84,13 +96,7 @@ test('a tab opened later joins the session and gets the events so far from the l
   const name = `tabs-${++counter}`;
   const locks = new FakeLocks();
   const netA = new FakeNetwork();
-  const a = makeTab(name, locks, netA);
-  await role(a, 'leader');
-  const login = a.login(guest);
-  const wire = await netA.opened.next();
-  wire.handlers.onOpen();
-  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
-  await login;
+  const [a, wire] = await leaderLoggedIn(name, locks, netA);
   wire.handlers.onFrame({ type: 'chat.started', seq: 1, engagementId: 'E', dialogId: 'D' });
   wire.handlers.onFrame({ type: 'message', seq: 2, text: 'welcome' });
 
@@ -116,13 +122,7 @@ test('a tab that logs in before it learns the shared session is refused and join
   const name = `tabs-${++counter}`;
   const locks = new FakeLocks();
   const netA = new FakeNetwork();
-  const a = makeTab(name, locks, netA);
-  await role(a, 'leader');
-  const login = a.login(guest);
-  const wire = await netA.opened.next();
-  wire.handlers.onOpen();
-  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
-  await login;
+  const [a, wire] = await leaderLoggedIn(name, locks, netA);
 
   const b = makeTab(name, locks, new FakeNetwork());
   await assert.rejects(b.login(guest), { code: 'invalid_state' });
@@ -137,13 +137,7 @@ test("a follower shows the leader's link state: offline when the leader's link d
   const name = `tabs-${++counter}`;
   const locks = new FakeLocks();
   const netA = new FakeNetwork();
-  const a = makeTab(name, locks, netA);
-  await role(a, 'leader');
-  const login = a.login(guest);
-  const wire = await netA.opened.next();
-  wire.handlers.onOpen();
-  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
-  await login;
+  const [a, wire] = await leaderLoggedIn(name, locks, netA);
 
   const b = makeTab(name, locks, new FakeNetwork());
   const online = once(b, 'status', (e) => e.state === 'online');
