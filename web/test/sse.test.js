@@ -86,8 +86,8 @@ test('SSE: a gap comes as an error frame on the stream, passed on as it is', asy
   h.transport.close();
 });
 
-test('SSE: statuses become close codes; 404 before any stream means SSE is not served here', async () => {
-  for (const [status, code, unusable] of [[401, 4401, undefined], [404, 1006, true], [429, 4429, undefined], [502, 1006, undefined]]) {
+test('SSE: before any stream was served, a refusal other than 401 or 429 means SSE does not get through', async () => {
+  for (const [status, code, unusable] of [[401, 4401, undefined], [404, 1006, true], [429, 4429, undefined], [502, 1006, true]]) {
     const h = harness({ token: 'tok' });
     h.transport.open();
     await h.frames.next();
@@ -120,7 +120,7 @@ test('SSE: a stream that stays silent is taken for a buffering proxy: unusable h
   assert.equal(info.unusable, true);
 });
 
-test('SSE: a stream that ends empty, or a network failure, closes with 1006', async () => {
+test('SSE: a stream that ends empty, or a network failure after a stream was served, closes with 1006', async () => {
   const empty = harness({ token: 'tok' });
   empty.transport.open();
   await empty.frames.next();
@@ -132,6 +132,10 @@ test('SSE: a stream that ends empty, or a network failure, closes with 1006', as
   const broken = harness({ token: 'tok' });
   broken.transport.open();
   await broken.frames.next();
+  const served = streamBody();
+  (await broken.requests.next()).resolve(new Response(served.body));
+  served.write(': ping\n\n');
+  served.end();
   (await broken.requests.next()).reject(new TypeError('Failed to fetch'));
-  assert.equal((await broken.closes.next()).code, 1006);
+  assert.deepEqual(await broken.closes.next(), { code: 1006, reason: 'sse: TypeError: Failed to fetch' });
 });

@@ -4,7 +4,7 @@
 // keep it), an HTTP status tells 401 from 404 from a network failure, and the client, not the
 // browser, decides when and from which seq to reconnect.
 
-import { closeCodeForStatus } from './codes.js';
+import { CLOSE, closeCodeForStatus } from './codes.js';
 import { authHeaders, httpTransport } from './http_transport.js';
 
 /** @typedef {import('./transport.js').TransportFactory} TransportFactory */
@@ -112,18 +112,17 @@ async function readStream(link, reader, silentMs) {
 }
 
 /**
- * The stream was refused. Before any stream was served, a 404 or 405 says that this connector
- * (or a proxy before it) does not serve SSE: unusable here, unlike a session that ended.
+ * The stream was refused. Before any stream was served, anything but a bad token or a rate
+ * limit (a 404 from a connector without SSE, a proxy's 502) says that SSE does not get through
+ * here: unusable. After, the status means what it means for long polling (404: session ended).
  * @param {EventsLink} link
  * @param {number} status
  * @param {boolean} served
  */
 function refused(link, status, served) {
-  if (!served && (status === 404 || status === 405)) {
-    link.fail(1006, `sse: HTTP ${status}, not served here`, true);
-  } else {
-    link.fail(closeCodeForStatus(status), `sse: HTTP ${status}`);
-  }
+  const code = closeCodeForStatus(status);
+  const unusable = !served && code !== CLOSE.UNAUTHORIZED && code !== CLOSE.RATE_LIMITED;
+  link.fail(unusable ? 1006 : code, `sse: HTTP ${status}`, unusable);
 }
 
 /**
@@ -158,7 +157,7 @@ export function sseTransport(options) {
         after = Math.max(after, last);
       }
     } catch (err) {
-      link.fail(1006, `sse: ${String(err)}`);
+      link.fail(1006, `sse: ${String(err)}`, !served);
     }
   };
 
