@@ -1,6 +1,7 @@
-"""The SDK's transport fallback in headless Chromium against real processes (`axp-chat-connector
-demo`): with WebSocket blocked by a "proxy" the widget chats over Server-Sent Events; with SSE
-blocked too, over long polling. The agent side is played through the emulator's agent API."""
+"""The SDK's transports in headless Chromium against real processes (`axp-chat-connector demo`):
+with WebSocket blocked by a "proxy" the widget chats over Server-Sent Events; with SSE blocked
+too, over long polling; a WebSocket that goes deaf without closing is found dead within seconds.
+The agent side is played through the emulator's agent API."""
 
 from __future__ import annotations
 
@@ -12,12 +13,31 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import Demo
-from tests.e2e.test_widget_real import Agent, accepted, customer_says, sees_once, start_chat
+from tests.e2e.test_widget_real import (
+    WAIT_MS,
+    Agent,
+    accepted,
+    customer_says,
+    sees_once,
+    start_chat,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Request, Route, WebSocketRoute
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+# Records in `window.bannerShownAt` when the widget's "Reconnecting…" banner first shows.
+WATCH_BANNER = """() => {
+  const hosts = [...document.querySelectorAll('*')];
+  const host = hosts.find((e) => e.shadowRoot?.querySelector('.banner'));
+  const banner = host.shadowRoot.querySelector('.banner');
+  window.bannerShownAt = null;
+  new MutationObserver(() => {
+    if (!banner.hidden && window.bannerShownAt === null) window.bannerShownAt = performance.now();
+  }).observe(banner, { attributes: true });
+}"""
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -96,4 +116,46 @@ async def test_with_websocket_and_sse_blocked_the_sdk_chats_over_long_polling(
     await chat_both_ways(context, demo, agent_api, "Lou Longpoll")
     assert blocked.websockets, "WebSocket was tried first"
     assert blocked.used("/v1/poll/events"), "the events came by long polling"
+    await context.close()
+
+
+async def test_a_websocket_gone_deaf_without_closing_shows_reconnecting_within_seconds(
+    demo: Demo, browser: Browser, agent_api: httpx.AsyncClient
+) -> None:
+    from playwright.async_api import expect
+
+    context = await browser.new_context()
+    deaf = False  # the live socket drops every frame both ways, and never closes
+    sockets: list[str] = []
+
+    async def line(ws: WebSocketRoute) -> None:
+        sockets.append(ws.url)
+        server = ws.connect_to_server()
+        first = len(sockets) == 1
+        ws.on_message(lambda frame: None if deaf and first else server.send(frame))
+        server.on_message(lambda frame: None if deaf and first else ws.send(frame))
+
+    await context.route_web_socket("**/v1/ws", line)
+    page = await start_chat(context, demo, "Dee Deaf", "dee@example.com")
+    agent = Agent(agent_api, "Dee Deaf")
+    await accepted(page, agent)
+    await customer_says(page, "Before the line went deaf")
+
+    # The banner may show only for the moment the reconnect takes: record when it first shows.
+    await page.evaluate(WATCH_BANNER)
+    deaf = True
+    sent_at = await page.evaluate("performance.now()")
+    box = page.get_by_role("textbox", name="Message")
+    await box.fill("Typed into a deaf line")
+    await box.press("Enter")
+    mine = page.locator(".msg.customer", has_text="Typed into a deaf line")
+    await expect(mine).to_contain_text("Delivered", timeout=WAIT_MS)
+    shown_at = await page.evaluate("window.bannerShownAt")
+    assert shown_at is not None, "the Reconnecting banner showed"
+    # Unanswered: pinged after 5 s, dead 5 s later (it used to take 30 s and more).
+    assert shown_at - sent_at < 12_000, f"the banner showed {shown_at - sent_at:.0f} ms after"
+    await expect(page.get_by_role("status").filter(has_text="Reconnecting")).to_be_hidden()
+    assert len(sockets) >= 2, "a new socket replaced the deaf one"
+    await agent.hears("Typed into a deaf line")
+    await sees_once(page, "Typed into a deaf line")
     await context.close()
