@@ -53,6 +53,20 @@ test('a command sent into a dead link: the link is pinged soon, not after quietM
   client.close();
 });
 
+test('a link that opens and never answers the resume is given up and opened again', async () => {
+  const network = new FakeNetwork();
+  const client = makeClient(network, { pingTimeoutMs: 10 });
+  await loggedIn(network, client).then((first) => first.handlers.onClose({ code: 1006, reason: '' }));
+  const mute = await network.opened.next();
+  mute.handlers.onOpen();
+  assert.equal((await mute.sent.next()).type, 'resume'); // and nothing comes back
+  const [second] = await resumed(network);
+  assert.equal(mute.closed, true);
+  assert.equal(client.state, 'online');
+  assert.notEqual(second, mute);
+  client.close();
+});
+
 test('the browser going offline shows offline at once; a ping answered brings online back', async () => {
   const network = new FakeNetwork();
   const page = new EventTarget();

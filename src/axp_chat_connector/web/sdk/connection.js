@@ -115,6 +115,10 @@ export class Connection {
   bind(frame) {
     this.bindId = frame.id;
     this.write(frame);
+    if (!this.route?.watch) return;
+    // Its answer should come soon too: a link that opens and then stays mute is dead as well.
+    this.liveness.start();
+    this.liveness.sent();
   }
 
   /** @param {Frame} frame */
