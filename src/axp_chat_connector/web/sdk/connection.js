@@ -262,6 +262,7 @@ export class Connection {
   #setState(state) {
     if (this.state === state) return;
     this.state = state;
-    this.host.onState(state, this.remote?.transport ?? this.transport?.name ?? null);
+    const transport = this.remote ? this.remote.transport : this.transport?.name ?? null;
+    this.host.onState(state, transport);
   }
 }
