@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -30,13 +31,24 @@ from axp_chat_connector.bus import open_bus
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
-from axp_chat_connector.sessions.core import ServiceConfig, SessionCore
+from axp_chat_connector.sessions import config as session_config
+from axp_chat_connector.sessions.axp_session import AxpSessions
+from axp_chat_connector.sessions.chat import Chats
+from axp_chat_connector.sessions.closing import Closing
+from axp_chat_connector.sessions.config import ServiceConfig
+from axp_chat_connector.sessions.hold import MessageHold
 from axp_chat_connector.sessions.identity import IdTokenPolicy
+from axp_chat_connector.sessions.login import Logins
+from axp_chat_connector.sessions.messages import Messages
 from axp_chat_connector.sessions.outbox import OutboxWorker
+from axp_chat_connector.sessions.records import Clock, SessionRecords, WebhookAppended
 from axp_chat_connector.sessions.service import SessionService
+from axp_chat_connector.sessions.settlement import Settlement
 from axp_chat_connector.sessions.sweeper import Sweeper
+from axp_chat_connector.sessions.timers import Timers
 from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.transports.limits import TransportLimits
+from axp_chat_connector.webhooks.intake import WebhookIntake
 from axp_chat_connector.webhooks.metrics import WebhookMetrics
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 
@@ -73,6 +85,7 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
     return ServiceConfig(
         token_secret=token_secret,
         token_ttl=timedelta(seconds=settings.session_token_ttl),
+        token_renew_before=session_config.TOKEN_RENEW_BEFORE,
         guest_mode=settings.guest_mode,
         id_token_policy=policy,
         identifier_kinds=frozenset(settings.identifier_kinds),
@@ -82,7 +95,112 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
         session_idle_timeout=settings.session_idle_timeout,
         hold_window=settings.message_hold_window,
         park_ttl=settings.park_ttl,
+        dedupe_ttl=session_config.DEDUPE_TTL,
+        idempotency_ttl=session_config.IDEMPOTENCY_TTL,
+        outbox_lease=session_config.OUTBOX_LEASE,
+        outbox_max_attempts=session_config.OUTBOX_MAX_ATTEMPTS,
+        outbox_backoff_base=session_config.OUTBOX_BACKOFF_BASE,
+        outbox_backoff_max=session_config.OUTBOX_BACKOFF_MAX,
+        settle_wait=session_config.SETTLE_WAIT,
+        ended_session_keep=session_config.ENDED_SESSION_KEEP,
+        sweep_interval=session_config.SWEEP_INTERVAL,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Sessions:
+    """The session layer, one room per concern, wired: client commands (`service`), webhook
+    intake (`intake`), delivery of customer sends (`outbox`), timers (`sweeper`)."""
+
+    service: SessionService
+    intake: WebhookIntake
+    outbox: OutboxWorker
+    sweeper: Sweeper
+    records: SessionRecords
+
+
+def build_sessions(
+    *,
+    store: Store,
+    bus: Bus,
+    axp: AxpClient,
+    config: ServiceConfig,
+    clock: Clock,
+    webhook_appended: WebhookAppended | None = None,
+) -> Sessions:
+    """Every room of the session layer, each given what it uses (and nothing else) here."""
+    records = SessionRecords(store=store, bus=bus, clock=clock, webhook_appended=webhook_appended)
+    timers = Timers(store=store, config=config, clock=clock)
+    closing = Closing(records=records, timers=timers)
+    hold = MessageHold(records=records, store=store, config=config)
+    settlement = Settlement(records=records, hold=hold, store=store, config=config)
+    axp_sessions = AxpSessions(records=records, closing=closing, store=store, axp=axp)
+    intake = WebhookIntake(
+        records=records,
+        hold=hold,
+        settlement=settlement,
+        closing=closing,
+        timers=timers,
+        store=store,
+        axp=axp,
+        config=config,
+    )
+    chats = Chats(
+        records=records,
+        closing=closing,
+        axp_sessions=axp_sessions,
+        store=store,
+        axp=axp,
+        unpark=intake.unpark,
+    )
+    logins = Logins(
+        records=records,
+        closing=closing,
+        chats=chats,
+        timers=timers,
+        store=store,
+        axp=axp,
+        config=config,
+    )
+    wake_outbox = asyncio.Event()
+    messages = Messages(
+        records=records,
+        axp_sessions=axp_sessions,
+        closing=closing,
+        timers=timers,
+        store=store,
+        axp=axp,
+        wake_outbox=wake_outbox,
+    )
+    service = SessionService(
+        records=records,
+        logins=logins,
+        axp_sessions=axp_sessions,
+        chats=chats,
+        messages=messages,
+        store=store,
+        config=config,
+    )
+    outbox = OutboxWorker(
+        records=records,
+        settlement=settlement,
+        closing=closing,
+        axp_sessions=axp_sessions,
+        store=store,
+        axp=axp,
+        config=config,
+        wake=wake_outbox,
+    )
+    sweeper = Sweeper(
+        records=records,
+        chats=chats,
+        logins=logins,
+        hold=hold,
+        store=store,
+        config=config,
+        connected_sessions=service.connected_sessions,
+    )
+    return Sessions(service, intake, outbox, sweeper, records)
 
 
 def transport_limits(settings: Settings) -> TransportLimits:
@@ -147,16 +265,20 @@ async def assemble(
         if provision:
             plan = await ensure_subscriptions(axp, lock=_provisioning_lock(store))
             _log.info("startup.subscriptions", up_to_date=plan.up_to_date)
-        core = SessionCore(store=store, bus=bus, axp=axp, config=service_config(settings, secret))
-        core.on_webhook_appended = metrics.webhook_appended
-        service = SessionService(core)
-        outbox = OutboxWorker(core, service.inbound, service.wake_outbox)
-        sweeper = Sweeper(service)
+        sessions = build_sessions(
+            store=store,
+            bus=bus,
+            axp=axp,
+            config=service_config(settings, secret),
+            clock=time.time,
+            webhook_appended=metrics.webhook_appended,
+        )
+        service, sweeper = sessions.service, sessions.sweeper
         receiver = WebhookReceiver(
             secrets=[settings.callback_secret.get_secret_value()],
             account_id=settings.axp_account_id,
             channel_provider_id=settings.axp_channel_provider_id,
-            handler=service.on_webhook,
+            handler=sessions.intake.take,
             max_bytes=settings.webhook_max_bytes,
             observe=WebhookMetrics(metrics.registry).observe,
         )
@@ -183,7 +305,7 @@ async def assemble(
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
         )
-        tasks.append(background.spawn(outbox.run(), name="outbox"))
+        tasks.append(background.spawn(sessions.outbox.run(), name="outbox"))
         tasks.append(background.spawn(sweeper.run(), name="sweeper"))
         _log.info("startup.ready", store=settings.store_url.split(":", 1)[0])
         yield Assembled(

@@ -69,6 +69,9 @@ class Input(Enum):
     """The chat is over: our Disconnect done, agent closed, AXP confirmed, creation failed."""
     END_FAILED = auto()
     """Disconnect Engagement failed for good: the chat stays open."""
+    CHAT_IDLE_WARNING = auto()
+    """The chat inactivity warning timer ran out: warn the customer (`chat.idle`) if the chat
+    is still open."""
     CHAT_IDLE = auto()
     """The chat inactivity timer ran out: end it (`USER_INACTIVE`)."""
     SESSION_IDLE = auto()
@@ -194,8 +197,11 @@ def _table() -> dict[tuple[Phase, Input], Move]:
         put(session, ChatState.ENDING, Input.END_FAILED, Phase(session, ChatState.OPEN), proceed)
         put(session, ChatState.OPEN, Input.CHAT_IDLE, Phase(session, ChatState.ENDING), proceed)
         for chat in ChatState:
-            if chat is not ChatState.OPEN:
-                put(session, chat, Input.CHAT_IDLE, Phase(session, chat), noop)
+            opened = chat is ChatState.OPEN
+            here = Phase(session, chat)
+            put(session, chat, Input.CHAT_IDLE_WARNING, here, proceed if opened else noop)
+            if not opened:
+                put(session, chat, Input.CHAT_IDLE, here, noop)
 
     for chat in (ChatState.NONE, ChatState.ENDED):
         put(active, chat, Input.START, Phase(active, ChatState.STARTING), proceed)
@@ -223,6 +229,12 @@ def step(phase: Phase, what: Input) -> Move:
     if phase.session is SessionState.ENDING:
         raise InvalidState("the session is ending")
     raise InvalidState(_why(phase.chat, what))
+
+
+def attempt(phase: Phase, what: Input) -> Move | None:
+    """The move for `what` in `phase`, or None where the table has none (for happenings that
+    may simply no longer apply, e.g. Create Engagement failing after the chat was closed)."""
+    return NEXT.get((phase, what))
 
 
 def _why(chat: ChatState, what: Input) -> str:

@@ -38,6 +38,7 @@ from axp_chat_connector.protocol.codes import (
     ParticipantType,
 )
 from axp_chat_connector.sessions.lifecycle import ChatState
+from axp_chat_connector.sessions.sends import SendContent
 
 AxpEvent = (
     MessageEvent | ParticipantEvent | EngagementCreatedEvent | TypingEvent | EngagementErrorEvent
@@ -207,6 +208,8 @@ class SettleOutbox:
     provider_message_id: str
     index: int | None
     message_id: str | None
+    content: SendContent
+    """What AXP says was sent (the echo shows it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +304,7 @@ def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
     if event.senderParticipantType == ParticipantType.CUSTOMER:
         pmid = event.providerMessageId
         if pmid is not None and pmid in chat.outbox:
-            settled = SettleOutbox(pmid, index, event.messageId)
+            settled = SettleOutbox(pmid, index, event.messageId, _content(event))
             return Mapped(
                 replace(chat, outbox=chat.outbox - {pmid}), (settled,), index, event.dialogId
             )
@@ -327,6 +330,16 @@ def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
         attachments=None if event.attachments is None else [_dump(a) for a in event.attachments],
     )
     return Mapped(chat, (Emit(message),), index, event.dialogId)
+
+
+def _content(event: MessageEvent) -> SendContent:
+    element_text = event.body.elementText
+    return SendContent(
+        element_type=event.body.elementType or "text",
+        text=None if element_text is None else element_text.text,
+        text_format=(element_text and element_text.textFormat) or MessageFormat.PLAINTEXT.value,
+        payload=event.body.payload,
+    )
 
 
 def _participant(event: ParticipantEvent, chat: ChatView, now: datetime) -> Mapped:

@@ -16,15 +16,13 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from axp_chat_connector.errors import Conflict as Conflict  # re-exported: the store's one error
+
 JSON = dict[str, Any]
 """A JSON object as stored: only dicts, lists, str, int, float, bool and None inside."""
 
 ROUTE_KINDS = ("dialog", "provider_dialog", "axp_session", "correlation")
 """Route kinds used by the webhook receiver (any short string without ':' works)."""
-
-
-class Conflict(Exception):
-    """A compare-and-set lost: the session moved (or was created or deleted) meanwhile."""
 
 
 class ClaimState(enum.Enum):

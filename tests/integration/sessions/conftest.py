@@ -29,15 +29,15 @@ from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.axp.provisioning import ensure_subscriptions
 from axp_chat_connector.bus import open_bus
 from axp_chat_connector.config import Settings
-from axp_chat_connector.connector import random_token_secret, service_config
+from axp_chat_connector.connector import build_sessions, random_token_secret, service_config
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
 from axp_chat_connector.protocol import codec
-from axp_chat_connector.sessions.core import SessionCore
-from axp_chat_connector.sessions.outbox import OutboxWorker
+from axp_chat_connector.sessions.records import SessionRecords
 from axp_chat_connector.sessions.service import Answer, SessionService
 from axp_chat_connector.sessions.sweeper import Sweeper
 from axp_chat_connector.store import Retention, Store, open_store
+from axp_chat_connector.webhooks.intake import WebhookIntake
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 from tests.servers import TIME_SCALE, free_port, serve_app
 
@@ -90,6 +90,8 @@ class Clock:
 class Harness:
     service: SessionService
     sweeper: Sweeper
+    intake: WebhookIntake
+    records: SessionRecords
     store: Store
     clock: Clock
     settings: Settings
@@ -203,7 +205,7 @@ class Harness:
         await wait_for(done, f"{count} webhooks delivered")
 
     async def axp_session_of(self, session_id: str) -> str:
-        record, _ = await self.service.core.load(session_id)
+        record, _ = await self.records.load(session_id)
         assert record.axp_session_id is not None
         return record.axp_session_id
 
@@ -250,26 +252,24 @@ async def running_harness(
         third_party = AxpClient(connector_settings)
         stack.push_async_callback(third_party.aclose)
         service_settings = service_config(connector_settings, random_token_secret())
-        core = SessionCore(
+        sessions = build_sessions(
             store=store,
             bus=bus,
             axp=axp,
             config=dataclasses.replace(service_settings, **(config or {})),
             clock=clock,
         )
-        service = SessionService(core)
         receiver = WebhookReceiver(
             secrets=[connector_settings.callback_secret.get_secret_value()],
             account_id=connector_settings.axp_account_id,
             channel_provider_id=connector_settings.axp_channel_provider_id,
-            handler=service.on_webhook,
+            handler=sessions.intake.take,
             max_bytes=connector_settings.webhook_max_bytes,
         )
         await stack.enter_async_context(serve_app(Starlette(routes=[receiver.route()]), port))
         await axp.tokens.get()
         await ensure_subscriptions(axp)
-        outbox = OutboxWorker(core, service.inbound, service.wake_outbox)
-        task = asyncio.create_task(outbox.run(), name="outbox")
+        task = asyncio.create_task(sessions.outbox.run(), name="outbox")
 
         async def stop_outbox() -> None:
             task.cancel()
@@ -280,8 +280,10 @@ async def running_harness(
         agent = httpx.AsyncClient(base_url=emulator_url + "/emulator/v1", timeout=10)
         stack.push_async_callback(agent.aclose)
         yield Harness(
-            service=service,
-            sweeper=Sweeper(service),
+            service=sessions.service,
+            sweeper=sessions.sweeper,
+            intake=sessions.intake,
+            records=sessions.records,
             store=store,
             clock=clock,
             settings=connector_settings,

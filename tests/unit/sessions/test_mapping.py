@@ -38,6 +38,7 @@ from axp_chat_connector.sessions.mapping import (
     parse_webhook_event,
     route_keys,
 )
+from axp_chat_connector.sessions.sends import SendContent
 from tests.unit.sessions import axp_bodies as body
 
 NOW = datetime(2026, 11, 25, 13, 0, 1, tzinfo=UTC)
@@ -378,7 +379,8 @@ def test_our_own_message_settles_the_outbox_and_is_not_echoed() -> None:
         sender_type="CUSTOMER", index=7, message_id="msg-7", providerMessageId="pm-1"
     )
     result = mapped(raw)
-    assert result.decisions == (SettleOutbox("pm-1", 7, "msg-7"),)
+    sent = SendContent("text", "Select a variant", "PLAINTEXT")
+    assert result.decisions == (SettleOutbox("pm-1", 7, "msg-7", sent),)
     assert result.chat.outbox == frozenset()
     assert (result.index, result.dialog_id) == (7, body.DIALOG)
 
