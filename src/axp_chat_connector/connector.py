@@ -41,7 +41,7 @@ from axp_chat_connector.sessions.identity import IdTokenPolicy
 from axp_chat_connector.sessions.login import Logins
 from axp_chat_connector.sessions.messages import Messages
 from axp_chat_connector.sessions.outbox import OutboxWorker
-from axp_chat_connector.sessions.records import Clock, SessionRecords, WebhookAppended
+from axp_chat_connector.sessions.records import Clock, SessionRecords
 from axp_chat_connector.sessions.service import SessionService
 from axp_chat_connector.sessions.settlement import Settlement
 from axp_chat_connector.sessions.sweeper import Sweeper
@@ -49,7 +49,7 @@ from axp_chat_connector.sessions.timers import Timers
 from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.webhooks.intake import WebhookIntake
-from axp_chat_connector.webhooks.metrics import WebhookMetrics
+from axp_chat_connector.webhooks.metrics import WebhookAppended, WebhookMetrics
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 
 _log = structlog.get_logger(__name__)
@@ -129,21 +129,22 @@ def build_sessions(
     webhook_appended: WebhookAppended | None = None,
 ) -> Sessions:
     """Every room of the session layer, each given what it uses (and nothing else) here."""
-    records = SessionRecords(store=store, bus=bus, clock=clock, webhook_appended=webhook_appended)
+    records = SessionRecords(store=store, bus=bus, clock=clock)
     timers = Timers(store=store, config=config, clock=clock)
     closing = Closing(records=records, timers=timers)
     hold = MessageHold(records=records, store=store, config=config)
-    settlement = Settlement(records=records, hold=hold, store=store, config=config)
+    settlement = Settlement(records=records, hold=hold, config=config)
     axp_sessions = AxpSessions(records=records, closing=closing, store=store, axp=axp)
     intake = WebhookIntake(
         records=records,
         hold=hold,
-        settlement=settlement,
         closing=closing,
         timers=timers,
         store=store,
+        bus=bus,
         axp=axp,
         config=config,
+        appended=webhook_appended,
     )
     chats = Chats(
         records=records,

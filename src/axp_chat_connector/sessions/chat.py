@@ -68,7 +68,6 @@ class Chats:
                 provider_dialog_id=provider_dialog_id,
                 chat_correlation_ids=(correlation_id,),
                 participants=frozenset(),
-                outbox={},
                 hold=type(current.hold)(),
             )
 

@@ -1,18 +1,45 @@
 """The messageIndex hold with its I/O: messages of a dialog go out in AXP's order
-(`ordering.py` decides; this writes the decision and sets the hold's timer)."""
+(`ordering.py` decides; `through_hold` applies that to a record; `MessageHold` writes it and
+sets the hold's timer)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from axp_chat_connector.sessions import ordering
 from axp_chat_connector.sessions.config import ServiceConfig
 from axp_chat_connector.sessions.record import SessionRecord
-from axp_chat_connector.sessions.records import Loaded, SessionRecords
+from axp_chat_connector.sessions.records import SessionRecords
 from axp_chat_connector.sessions.timers import MESSAGE_HOLD
 from axp_chat_connector.store.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Passed:
+    """A record after a message went into its hold: what came out, when to look again."""
+
+    record: SessionRecord
+    shown: list[dict[str, Any]]
+    deadline: datetime | None
+
+
+def through_hold(
+    record: SessionRecord,
+    dialog_id: str | None,
+    index: int | None,
+    item: dict[str, Any] | None,
+    now: datetime,
+    window: timedelta,
+) -> Passed:
+    """Pass a message (or None: an index with nothing to show) through the dialog's hold."""
+    if dialog_id is not None and record.dialog_id not in (None, dialog_id):
+        return Passed(record, [] if item is None else [item], None)  # an older dialog
+    out = ordering.offer(record.hold, index, item, now, window)
+    shown = [m for m in out.items if m is not None]
+    held = record if out.hold == record.hold else replace(record, hold=out.hold)
+    return Passed(held, shown, out.deadline)
 
 
 class MessageHold:
@@ -20,45 +47,6 @@ class MessageHold:
         self.records = records
         self.store = store
         self.window = timedelta(seconds=config.hold_window)
-
-    async def offer(
-        self,
-        session_id: str,
-        dialog_id: str | None,
-        index: int | None,
-        item: dict[str, Any] | None,
-        *,
-        loaded: Loaded | None = None,
-        settling: str | None = None,
-    ) -> None:
-        """Pass a message (or None: an index with nothing to show) through the dialog's hold.
-
-        `settling`: the `providerMessageId` of the send this echo settles; it leaves the
-        session's outbox in the same write, so AXP's callback for it sees it either still
-        pending (and leaves it to us) or settled with its index already through the hold."""
-        now = self.records.now()
-        deadline: datetime | None = None
-
-        def edit(current: SessionRecord) -> tuple[SessionRecord, list[dict[str, Any]]] | None:
-            nonlocal deadline
-            outbox = current.outbox
-            if settling is not None and settling in outbox:
-                outbox = {k: v for k, v in outbox.items() if k != settling}
-            if dialog_id is not None and current.dialog_id not in (None, dialog_id):
-                deadline = None  # an older dialog: no order to keep
-                shown = [] if item is None else [item]
-                if outbox is current.outbox and not shown:
-                    return None
-                return replace(current, outbox=outbox), shown
-            out = ordering.offer(current.hold, index, item, now, self.window)
-            deadline = out.deadline
-            shown = [m for m in out.items if m is not None]
-            if out.hold == current.hold and outbox is current.outbox and not shown:
-                return None  # nothing to remember: no write
-            return replace(current, hold=out.hold, outbox=outbox), shown
-
-        await self.records.change_and_append(session_id, edit, loaded=loaded)
-        await self._set_timer(session_id, deadline)
 
     async def expire(self, session_id: str) -> None:
         """The hold's timer fired: give up waiting for the missing indexes that are overdue."""
@@ -74,8 +62,8 @@ class MessageHold:
             return replace(current, hold=out.hold), [m for m in out.items if m is not None]
 
         await self.records.change_and_append(session_id, edit)
-        await self._set_timer(session_id, deadline)
+        await self.set_timer(session_id, deadline)
 
-    async def _set_timer(self, session_id: str, deadline: datetime | None) -> None:
+    async def set_timer(self, session_id: str, deadline: datetime | None) -> None:
         if deadline is not None:
             await self.store.set_deadline(session_id, MESSAGE_HOLD, deadline.timestamp())

@@ -3,9 +3,10 @@
 (`ChatView`) and the time; the output is a `Mapped`: decisions for the service, in order, and
 the chat view with its participants updated.
 
-Messages carry their `index` out so that the service can pass them through `ordering`;
+Messages carry their `index` out so that the intake can pass them through `ordering` (`Order`);
 customers' own messages never become client events (their echo comes from the accepted `send`):
-they settle the outbox.
+they settle it (`SettleOutbox`). While a chat is being started, every event that may be its
+own is parked (`Park`): a bot's greeting can beat the Create Engagement answer.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ _MODELS: Final[Mapping[str, type[AxpEvent]]] = {
 }
 _OVER: Final = frozenset({"TERMINATING", "TERMINATED"})
 _LIVE: Final = frozenset({ChatState.STARTING, ChatState.OPEN, ChatState.ENDING})
+_CONTACT_CENTRE: Final = frozenset(
+    {ParticipantType.AGENT, ParticipantType.BOT, ParticipantType.SUPERVISOR, ParticipantType.SYSTEM}
+)
+"""Senders whose messages restart the chat inactivity clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,8 @@ class ChatView:
     """What the session knows of its current (or just-ended) chat."""
 
     state: ChatState
+    session_id: str | None = None
+    """The connector session's id: our sends' `providerMessageId`s start with it and ':'."""
     engagement_id: str | None = None
     dialog_id: str | None = None
     provider_dialog_id: str | None = None
@@ -166,8 +173,11 @@ class ChatView:
     `participantId`): recognises the customer in events that name no participant type."""
     participants: frozenset[str] = frozenset()
     """Connection ids of the contact-centre participants present."""
-    outbox: frozenset[str] = frozenset()
-    """`providerMessageId`s of our sends not settled yet."""
+
+    def sent_by_us(self, provider_message_id: str | None) -> bool:
+        """Whether a customer message is one of our sends (whether settled yet or not)."""
+        prefix = f"{self.session_id}:"
+        return self.session_id is not None and (provider_message_id or "").startswith(prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +185,20 @@ class Emit:
     """Append this durable event to the session's log."""
 
     event: events.Event
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """Pass this message through the dialog's messageIndex hold (`Mapped.index`,
+    `Mapped.dialog_id`) and append what comes out; None: a message not to show (the
+    customer's) whose index the hold must still see go by."""
+
+    event: events.Event | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArmChatIdle:
+    """The contact centre spoke: restart the chat inactivity clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +227,8 @@ class CheckEngagement:
 
 @dataclass(frozen=True, slots=True)
 class SettleOutbox:
-    """AXP has our send `provider_message_id`: it is delivered (even if its answer was lost)."""
+    """AXP has our send `provider_message_id`: it is delivered (even if its answer was lost).
+    Echo it through the hold unless it was settled already (then: `Order(None)`)."""
 
     provider_message_id: str
     index: int | None
@@ -226,7 +251,9 @@ class Park:
     map it again once the chat is recorded."""
 
 
-Decision = Emit | Broadcast | EndChat | CheckEngagement | SettleOutbox | ConfirmStart | Park
+Decision = (
+    Emit | Order | ArmChatIdle | Broadcast | EndChat | CheckEngagement | SettleOutbox | ConfirmStart
+) | Park
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,10 +304,11 @@ def _belongs(
 
 
 def _unmatched(chat: ChatView, belongs: bool | None) -> Mapped | None:
+    """None when the event is this chat's and the chat is not starting; else what to do."""
+    if chat.state is ChatState.STARTING and belongs is not False:
+        return Mapped(chat, (Park(),))
     if belongs is True:
         return None
-    if belongs is None and chat.state is ChatState.STARTING:
-        return Mapped(chat, (Park(),))
     return Mapped(chat)
 
 
@@ -303,12 +331,11 @@ def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
     index = event.messageIndex
     if event.senderParticipantType == ParticipantType.CUSTOMER:
         pmid = event.providerMessageId
-        if pmid is not None and pmid in chat.outbox:
+        if pmid is not None and chat.sent_by_us(pmid):
             settled = SettleOutbox(pmid, index, event.messageId, _content(event))
-            return Mapped(
-                replace(chat, outbox=chat.outbox - {pmid}), (settled,), index, event.dialogId
-            )
-        return Mapped(chat, (), index, event.dialogId)
+            return Mapped(chat, (settled,), index, event.dialogId)
+        advance = (Order(None),) if index is not None else ()
+        return Mapped(chat, advance, index, event.dialogId)
     body = event.body
     element_text = body.elementText
     sender = events.participant(
@@ -329,7 +356,10 @@ def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
         rich_media=None if body.richMediaPayload is None else _dump(body.richMediaPayload),
         attachments=None if event.attachments is None else [_dump(a) for a in event.attachments],
     )
-    return Mapped(chat, (Emit(message),), index, event.dialogId)
+    decisions: tuple[Decision, ...] = (Order(message),)
+    if event.senderParticipantType in _CONTACT_CENTRE:
+        decisions += (ArmChatIdle(),)
+    return Mapped(chat, decisions, index, event.dialogId)
 
 
 def _content(event: MessageEvent) -> SendContent:

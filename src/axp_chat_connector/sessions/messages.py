@@ -4,7 +4,6 @@ and `history` (List Messages, as `message` events)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -52,9 +51,6 @@ class Messages:
         pmid = provider_message_id(session_id, command.id)
         queued = QueuedSend(
             command.id, record.engagement_id, record.dialog_id, SendContent.of(command)
-        )
-        await self.records.change(
-            session_id, lambda r: replace(r, outbox={**r.outbox, pmid: command.id})
         )
         await self.store.outbox_add(
             session_id, pmid, record.dialog_id, queued.to_json(), now=self.records.clock()

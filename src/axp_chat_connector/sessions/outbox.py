@@ -99,11 +99,7 @@ class OutboxWorker:
         except ConnectorError:
             await self.store.outbox_done(item.item_id)  # the session is gone: nothing to deliver
             return
-        pmid = item.item_id
         queued = QueuedSend.from_json(item.payload)
-        if pmid not in record.outbox:
-            await self.store.outbox_done(item.item_id)  # settled by AXP's callback already
-            return
         if record.axp_session_id is None or record.dialog_id != queued.dialog_id:
             await self._fail(item, "invalid_state", "the chat ended before the message was sent")
             return
@@ -147,21 +143,24 @@ class OutboxWorker:
         except AxpError as exc:
             await self._retry_or_fail(item, exc)
             return
-        await self._delivered(item, queued, record, answer.messageIndex, answer.messageId)
+        await self._delivered(item, queued, answer.messageIndex, answer.messageId)
         _log.info("outbox.delivered", session_id=item.session_id, attempts=item.attempts + 1)
 
     async def _delivered(
         self,
         item: OutboxItem,
         queued: QueuedSend,
-        record: SessionRecord,
         index: int | None,
         message_id: str | None,
     ) -> None:
         """AXP has it: settle it (the echo, once) and drop the item."""
-        echo = self.settlement.echo(record, item.item_id, queued.content, index, message_id)
-        await self.settlement.settle(
-            item.session_id, item.item_id, index, echo, dialog_id=queued.dialog_id
+        await self.settlement.delivered(
+            item.session_id,
+            item.item_id,
+            queued.content,
+            index=index,
+            message_id=message_id,
+            dialog_id=queued.dialog_id,
         )
         await self.store.outbox_done(item.item_id)
 
@@ -180,7 +179,7 @@ class OutboxWorker:
             messages += list(last.messages or []) if last is not None else []
         for message in messages:
             if message.providerMessageId == item.item_id:
-                await self._delivered(item, queued, record, message.messageIndex, message.messageId)
+                await self._delivered(item, queued, message.messageIndex, message.messageId)
                 return True
         return False
 
@@ -219,6 +218,6 @@ class OutboxWorker:
         failed = events.message_failed(
             self.records.now(), client_message_id=command_of(item.item_id), code=code, detail=detail
         )
-        await self.settlement.settle(item.session_id, item.item_id, None, failed)
+        await self.settlement.failed(item.session_id, item.item_id, failed)
         await self.store.outbox_done(item.item_id)
         _log.warning("outbox.failed", session_id=item.session_id, code=code)

@@ -6,7 +6,7 @@ layout, so the store never sees protocol types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,8 +30,6 @@ class SessionRecord:
     provider_dialog_id: str | None = None
     chat_correlation_ids: tuple[str, ...] = ()
     participants: frozenset[str] = frozenset()
-    outbox: dict[str, str] = field(default_factory=dict)
-    """providerMessageId → the client's command id, for sends not settled yet."""
     hold: Hold[dict[str, Any] | None] = field(default_factory=Hold)
     """Messages of the current dialog waiting for a missing index."""
 
@@ -42,28 +40,13 @@ class SessionRecord:
     def chat_view(self) -> ChatView:
         return ChatView(
             state=self.chat,
+            session_id=self.session_id,
             engagement_id=self.engagement_id,
             dialog_id=self.dialog_id,
             provider_dialog_id=self.provider_dialog_id,
             correlation_ids=frozenset(self.chat_correlation_ids),
             customer_ids=frozenset(i for i in (self.customer_participant_id,) if i is not None),
             participants=self.participants,
-            outbox=frozenset(self.outbox),
-        )
-
-    def with_view(self, view: ChatView, base: ChatView | None = None) -> SessionRecord:
-        """Take back what the mapping changed from `base`, the view it was given (participants
-        who joined or left, sends it settled), and only that: what changed in this record since
-        `base` was read (a send accepted meanwhile) is kept. `base` defaults to this record's
-        own view."""
-        before = base if base is not None else self.chat_view()
-        joined = view.participants - before.participants
-        left = before.participants - view.participants
-        settled = before.outbox - view.outbox
-        return replace(
-            self,
-            participants=(self.participants - left) | joined,
-            outbox={k: v for k, v in self.outbox.items() if k not in settled},
         )
 
 
@@ -82,7 +65,6 @@ def to_doc(record: SessionRecord) -> dict[str, Any]:
         "providerDialogId": record.provider_dialog_id,
         "chatCorrelationIds": list(record.chat_correlation_ids),
         "participants": sorted(record.participants),
-        "outbox": record.outbox,
         "hold": {
             "last": record.hold.last,
             "held": [[h.index, h.item, h.arrived.timestamp()] for h in record.hold.held],
@@ -107,7 +89,6 @@ def from_doc(doc: dict[str, Any]) -> SessionRecord:
         provider_dialog_id=doc.get("providerDialogId"),
         chat_correlation_ids=tuple(doc.get("chatCorrelationIds", ())),
         participants=frozenset(doc.get("participants", ())),
-        outbox=dict(doc.get("outbox", {})),
         hold=Hold(
             last=hold.get("last"),
             held=tuple(

@@ -8,7 +8,6 @@ afterwards (append then publish: a notice never announces an event that is not d
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -24,26 +23,13 @@ Edit = Callable[[SessionRecord], tuple[SessionRecord, list[dict[str, Any]]] | No
 """The new record and the events the change causes, or None: nothing to change."""
 Loaded = tuple[SessionRecord, int]
 """A record and the version it was read at."""
-WebhookAppended = Callable[[str, int, float], None]
-"""(session id, seq, when the webhook came in): for the webhook-to-client metric."""
-
-WEBHOOK_STARTED: ContextVar[float | None] = ContextVar("webhook_started", default=None)
-"""`time.perf_counter()` when the webhook being handled came in (None outside webhooks)."""
 
 
 class SessionRecords:
-    def __init__(
-        self,
-        *,
-        store: Store,
-        bus: Bus,
-        clock: Clock,
-        webhook_appended: WebhookAppended | None = None,
-    ) -> None:
+    def __init__(self, *, store: Store, bus: Bus, clock: Clock) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
-        self.webhook_appended = webhook_appended
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -97,11 +83,16 @@ class SessionRecords:
 
         return await self.change(session_id, edit)
 
-    async def append(self, session_id: str, new: list[dict[str, Any]]) -> list[int]:
-        """Append durable events and ring the bus."""
+    async def append(
+        self, session_id: str, new: list[dict[str, Any]], *, dedupe_key: str | None = None
+    ) -> list[int]:
+        """Append durable events and ring the bus; with `dedupe_key`, only if it was not
+        marked yet (marked in the same step; `[]` for a duplicate)."""
         if not new:
             return []
-        seqs = await self.store.append_events(session_id, new, now=self.clock())
+        seqs = await self.store.append_events(
+            session_id, new, now=self.clock(), dedupe_key=dedupe_key
+        )
         await self._appended(session_id, seqs)
         return seqs
 
@@ -111,11 +102,13 @@ class SessionRecords:
         edit: Edit,
         *,
         loaded: Loaded | None = None,
+        dedupe_key: str | None = None,
         attempts: int = 8,
     ) -> tuple[SessionRecord, list[int]] | None:
         """`change`, where `edit` also names the events the change causes: the new document
         and the events are written in one atomic step (a crash between the two cannot leave a
-        state that says "done" with its event missing). None when `edit` changed nothing."""
+        state that says "done" with its event missing). None when `edit` changed nothing, or
+        when `dedupe_key` was marked already (see `write`)."""
         for _ in range(attempts):
             record, version = loaded or await self.load(session_id)
             loaded = None
@@ -124,24 +117,38 @@ class SessionRecords:
                 return None
             updated, new = result
             try:
-                _, seqs = await self.store.update_session_and_append(
-                    session_id,
-                    to_doc(updated),
-                    expected_version=version,
-                    events=new,
-                    now=self.clock(),
-                )
+                seqs = await self.write(updated, version, new, dedupe_key=dedupe_key)
             except Conflict:
                 continue
-            await self._appended(session_id, seqs)
-            return updated, seqs
+            return None if seqs is None else (updated, seqs)
         raise Conflict(f"session {session_id} kept changing")
 
+    async def write(
+        self,
+        record: SessionRecord,
+        version: int,
+        new: list[dict[str, Any]],
+        *,
+        dedupe_key: str | None = None,
+    ) -> list[int] | None:
+        """Compare-and-set `record` (read at `version`) and append `new`, in one atomic step,
+        then ring the bus: the seqs given. With `dedupe_key`, marked in the same step: None
+        (nothing written) when it was marked already. Raises `Conflict` (nothing written, the
+        key left unmarked) when the session moved since `version`."""
+        written = await self.store.update_session_and_append(
+            record.session_id,
+            to_doc(record),
+            expected_version=version,
+            events=new,
+            now=self.clock(),
+            dedupe_key=dedupe_key,
+        )
+        if written is None:
+            return None
+        seqs = written[1]
+        await self._appended(record.session_id, seqs)
+        return seqs
+
     async def _appended(self, session_id: str, seqs: list[int]) -> None:
-        if not seqs:
-            return
-        started = WEBHOOK_STARTED.get()
-        if started is not None and self.webhook_appended is not None:
-            for seq in seqs:
-                self.webhook_appended(session_id, seq, started)
-        await self.bus.publish(session_id, seqs[-1])
+        if seqs:
+            await self.bus.publish(session_id, seqs[-1])

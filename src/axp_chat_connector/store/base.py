@@ -112,11 +112,18 @@ class Store(Protocol):
         expected_version: int,
         events: list[JSON],
         now: float,
-    ) -> tuple[int, list[int]]:
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> tuple[int, list[int]] | None:
         """Compare-and-set the session document AND append `events` to its log in one atomic
         step: either both happen or neither (raises `Conflict`, nothing appended, when the
         version moved or the session is gone). Returns (new version, the seqs given; [] when
-        `events` is empty). Seqs and retention exactly as `append_events`."""
+        `events` is empty). Seqs and retention exactly as `append_events`.
+
+        With `dedupe_key`, as `append_events`: the key is marked in the same step, and a key
+        already marked makes it return None with nothing written (the document is not
+        compared then: the caller's version is still good). A `Conflict` leaves the key
+        unmarked, so the caller's retry (or AXP's redelivery) is not taken for a duplicate."""
         ...
 
     async def delete_session(self, session_id: str) -> None:

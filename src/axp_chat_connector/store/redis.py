@@ -211,20 +211,30 @@ class RedisStore:
         expected_version: int,
         events: list[JSON],
         now: float,
-    ) -> tuple[int, list[int]]:
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> tuple[int, list[int]] | None:
         retention = self._retention
         result = await self._eval(
             "UPDATE_AND_APPEND",
-            [self._session(session_id), self._seq(session_id), self._events(session_id)],
+            [
+                self._session(session_id),
+                self._seq(session_id),
+                self._events(session_id),
+                self._dedupe(dedupe_key),
+            ],
             [
                 _dumps(doc),
                 expected_version,
                 repr(now),
                 retention.count,
                 repr(now - retention.age),
+                "" if dedupe_key is None else _ms(dedupe_ttl),
                 *_bodies(events),
             ],
         )
+        if result == -1:
+            return None
         if not result:
             raise Conflict(f"session {session_id} is not at version {expected_version}")
         version, last = int(result[0]), int(result[1])

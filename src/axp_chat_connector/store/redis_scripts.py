@@ -75,18 +75,21 @@ return 1
 # KEYS: session hash. ARGV: doc, expected version. 0 when the version moved.
 UPDATE_SESSION = _SET_DOC + "return set_doc(KEYS[1], ARGV[1], ARGV[2])\n"
 
-# KEYS: session hash, seq counter, event zset. ARGV: doc, expected version, now, keep_count,
-# cutoff, then zero or more event bodies (as for append_log). 0 (nothing written, the seq
-# counter untouched) when the version moved; else {new version, last seq given (0 when no
-# events)}.
+# KEYS: session hash, seq counter, event zset, dedupe key. ARGV: doc, expected version, now,
+# keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), then zero or more event bodies (as
+# for append_log). -1 (nothing written) when the dedupe key is marked; 0 (nothing written, the
+# seq counter untouched, the key left unmarked) when the version moved; else {new version,
+# last seq given (0 when no events)}.
 UPDATE_AND_APPEND = (
     _SET_DOC
     + _APPEND_LOG
     + """
+if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 local version = set_doc(KEYS[1], ARGV[1], ARGV[2])
 if version == 0 then return 0 end
+if ARGV[6] ~= '' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
 local last = 0
-if #ARGV > 5 then last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 6) end
+if #ARGV > 6 then last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 7) end
 return {version, last}
 """
 )

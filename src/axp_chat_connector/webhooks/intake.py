@@ -1,8 +1,15 @@
 """Webhook intake: one authenticated AXP event into its session.
 
-parse → dedupe → route (or park until the chat is recorded) → `mapping.map_event` → carry out
-its decisions (the messageIndex hold, settling our own sends, ending the chat) → append.
-The receiver (`receiver.py`) calls `take` and answers 200 (or 503 on `StoreUnavailable`/`Busy`).
+parse → route (or park until its chat is recorded) → `mapping.map_event` decides →
+`changes.changes` applies the decisions to the record → ONE atomic write (the record, its
+events and the event's dedupe key: `update_session_and_append(dedupe_key=…)`) → ring the bus,
+set timers. The receiver (`receiver.py`) calls `take` and answers 200 (503 on
+`StoreUnavailable`).
+
+Dedupe: the key is marked in the same atomic step that stores the event (its write, or its
+parking), so a failed write never leaves a marked key that would drop AXP's redelivery after a
+`503`; of two copies handled at once, one writes and the other's compare-and-set loses, and on
+its retry it finds the key marked (a duplicate): neither is lost, neither shown twice.
 """
 
 from __future__ import annotations
@@ -13,25 +20,17 @@ from typing import Any, Final
 import structlog
 
 from axp_chat_connector.axp.client import AxpClient
-from axp_chat_connector.axp.models.notification_in_gen import MessageEvent
-from axp_chat_connector.errors import AxpError, BadRequest, Busy
+from axp_chat_connector.bus.base import Bus
+from axp_chat_connector.errors import AxpError, BadRequest, Conflict
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
 from axp_chat_connector.sessions.closing import Closing, chat_ended_event
 from axp_chat_connector.sessions.config import ServiceConfig
 from axp_chat_connector.sessions.hold import MessageHold
-from axp_chat_connector.sessions.lifecycle import ChatState
 from axp_chat_connector.sessions.mapping import (
     AxpEvent,
-    Broadcast,
-    ChatView,
     CheckEngagement,
-    ConfirmStart,
-    Emit,
-    EndChat,
-    Mapped,
     Park,
     RouteKind,
-    SettleOutbox,
     UnknownEvent,
     chat_over,
     dedupe_key,
@@ -40,10 +39,11 @@ from axp_chat_connector.sessions.mapping import (
     route_keys,
 )
 from axp_chat_connector.sessions.record import SessionRecord
-from axp_chat_connector.sessions.records import WEBHOOK_STARTED, Loaded, SessionRecords
-from axp_chat_connector.sessions.settlement import Settlement
+from axp_chat_connector.sessions.records import SessionRecords
 from axp_chat_connector.sessions.timers import Timers
-from axp_chat_connector.store.base import ClaimState, RouteKey, Store
+from axp_chat_connector.store.base import RouteKey, Store
+from axp_chat_connector.webhooks.changes import Changes, changes
+from axp_chat_connector.webhooks.metrics import WebhookAppended
 
 _log = structlog.get_logger(__name__)
 
@@ -53,10 +53,7 @@ ROUTE_KIND: Final[dict[RouteKind, str]] = {
     RouteKind.SESSION: "axp_session",
     RouteKind.CORRELATION: "correlation",
 }
-_CC_TYPES: Final = frozenset({"AGENT", "BOT", "SUPERVISOR", "SYSTEM"})
-WEBHOOK_KEYS: Final = "~webhooks"
-"""The idempotency namespace of webhook dedupe keys (no connector session has this id)."""
-DEDUPE_CLAIM_TTL: Final = 30.0
+_ATTEMPTS: Final = 8
 
 
 class WebhookIntake:
@@ -65,33 +62,29 @@ class WebhookIntake:
         *,
         records: SessionRecords,
         hold: MessageHold,
-        settlement: Settlement,
         closing: Closing,
         timers: Timers,
         store: Store,
+        bus: Bus,
         axp: AxpClient,
         config: ServiceConfig,
+        appended: WebhookAppended | None = None,
     ) -> None:
         self.records = records
         self.hold = hold
-        self.settlement = settlement
         self.closing = closing
         self.timers = timers
         self.store = store
+        self.bus = bus
         self.axp = axp
         self.config = config
+        self.appended = appended
+        """(session id, seq, when the webhook came in) of each event appended: a metric."""
         self.counters: dict[str, int] = {}
 
-    def _count(self, what: str) -> None:
-        self.counters[what] = self.counters.get(what, 0) + 1
-
     async def take(self, body: dict[str, Any]) -> str:
-        """One authenticated callback body; the outcome (appended, duplicate, parked, ignored).
-
-        The dedupe key is claimed first, completed once the event is stored (appended or
-        parked), and released if that failed, so AXP's redelivery after a `503` is not taken
-        for a duplicate. A copy arriving while the first is being handled gets `Busy` (503)."""
-        WEBHOOK_STARTED.set(time.perf_counter())
+        """One authenticated callback body; the outcome (appended, duplicate, parked, ignored)."""
+        started = time.perf_counter()
         try:
             event = parse_webhook_event(body)
         except BadRequest as exc:
@@ -102,43 +95,20 @@ class WebhookIntake:
             self._count("ignored")
             _log.info("webhook.unknown_type", event_type=event.event_type)
             return "ignored"
-        store = self.store
+        keys = _keys(event)
         key = dedupe_key(event)
-        if key is not None:
-            claim = await store.claim_command(WEBHOOK_KEYS, key, ttl=DEDUPE_CLAIM_TTL)
-            if claim.state is ClaimState.DONE:
-                self._count("duplicate")
-                _log.info("webhook.duplicate", event_type=event.eventType)
-                return "duplicate"
-            if claim.state is ClaimState.PENDING:
-                raise Busy("a copy of this event is being handled")
-        try:
-            outcome = await self._take(event, body)
-        except BaseException:
-            if key is not None:
-                await store.release_command(WEBHOOK_KEYS, key)
-            raise
-        if key is not None:
-            await store.complete_command(
-                WEBHOOK_KEYS, key, {"outcome": outcome}, ttl=self.config.dedupe_ttl
-            )
+        session_id = await self._route(keys)
+        if session_id is None:
+            outcome = await self._park(event, body, key, started)
+        else:
+            outcome = await self._apply(session_id, event, body, key, started)
+        if outcome == "duplicate":
+            _log.info("webhook.duplicate", event_type=event.eventType)
         self._count(outcome)
         return outcome
 
-    async def _take(self, event: AxpEvent, body: dict[str, Any]) -> str:
-        keys = _keys(event)
-        session_id = await self._route(keys)
-        if session_id is None:
-            await self._park(keys, body)
-            # the chat may have been recorded meanwhile: look again, take back what was parked
-            session_id = await self._route(keys)
-            if session_id is None:
-                _log.info("webhook.parked", event_type=event.eventType)
-                return "parked"
-            await self._take_parked(session_id, keys)
-            return "appended"
-        await self.apply(session_id, body, event)
-        return "appended"
+    def _count(self, what: str) -> None:
+        self.counters[what] = self.counters.get(what, 0) + 1
 
     async def _route(self, keys: list[RouteKey]) -> str | None:
         for kind, value in keys:
@@ -147,115 +117,121 @@ class WebhookIntake:
                 return session_id
         return None
 
-    async def _park(self, keys: list[RouteKey], body: dict[str, Any]) -> None:
+    async def _park(
+        self, event: AxpEvent, body: dict[str, Any], key: str | None, started: float
+    ) -> str:
+        """No session has the event's route (yet): keep it, then look once more (the chat may
+        have been recorded meanwhile) and take back what was parked if it was."""
+        keys = _keys(event)
         ttl, now = self.config.park_ttl, self.records.clock()
-        await self.store.park_event(keys, body, ttl=ttl, now=now)
+        if not await self.store.park_event(keys, body, ttl=ttl, now=now, dedupe_key=key):
+            return "duplicate"
+        session_id = await self._route(keys)
+        if session_id is None:
+            _log.info("webhook.parked", event_type=event.eventType)
+            return "parked"
+        await self._take_parked(session_id, keys, started)
+        return "appended"
 
-    async def _take_parked(self, session_id: str, keys: list[RouteKey]) -> None:
+    async def _take_parked(self, session_id: str, keys: list[RouteKey], started: float) -> None:
         for kind, value in keys:
-            for parked in await self.store.take_parked(kind, value):
-                await self.apply(session_id, parked)
+            for body in await self.store.take_parked(kind, value):
+                event = parse_webhook_event(body)
+                if not isinstance(event, UnknownEvent):
+                    # its dedupe key was marked when it was parked
+                    await self._apply(session_id, event, body, None, started)
 
     async def unpark(self, session_id: str, record: SessionRecord) -> None:
         """The chat is recorded: route the events that beat it here, oldest first."""
         keys = [("dialog", record.dialog_id), ("provider_dialog", record.provider_dialog_id)]
         keys += [("correlation", c) for c in record.chat_correlation_ids]
         keys.append(("axp_session", record.axp_session_id))
-        await self._take_parked(session_id, [(k, v) for k, v in keys if v is not None])
+        routed = [(kind, value) for kind, value in keys if value is not None]
+        await self._take_parked(session_id, routed, time.perf_counter())
 
-    async def apply(
-        self, session_id: str, body: dict[str, Any], event: AxpEvent | None = None
-    ) -> None:
-        """Map one routed event and carry out what the mapping decided. `event` is `body`
-        parsed, when the caller has it already (parked events are parsed again here)."""
-        if event is None:
-            parsed = parse_webhook_event(body)
-            if isinstance(parsed, UnknownEvent):
-                return
-            event = parsed
-        loaded: Loaded | None = await self.records.load(session_id)
-        assert loaded is not None
-        record = loaded[0]
-        if record.chat is ChatState.STARTING:
-            await self._park_until_open(session_id, event, body)
-            return
-        base = record.chat_view()
-        mapped = map_event(event, base, self.records.now())
-        pending: list[dict[str, Any]] = []
-        is_message = isinstance(event, MessageEvent)
-        emitted_message = False
-        for decision in mapped.decisions:
-            match decision:
-                case Emit(event=out) if is_message:
-                    emitted_message = True
-                    await self._offer(session_id, mapped, out, loaded)
-                    loaded = None
-                    if isinstance(event, MessageEvent) and event.senderParticipantType in _CC_TYPES:
-                        await self.timers.arm_chat_idle(session_id)
-                case Emit(event=out):
-                    pending.append(out)
-                case Broadcast(event=out):
-                    await self.records.bus.publish_ephemeral(session_id, out)
-                case EndChat(event=out):
-                    await self._view(session_id, mapped, base)
-                    await self.closing.close_chat(session_id, out, extra=pending)
-                    pending = []
-                case CheckEngagement(engagement_id=engagement_id, dialog_id=dialog_id):
-                    await self._view(session_id, mapped, base)
-                    await self.records.append(session_id, pending)
-                    pending = []
-                    await self._check_engagement(session_id, engagement_id, dialog_id)
-                case SettleOutbox(provider_message_id=pmid, index=index, message_id=message_id):
-                    emitted_message = True
-                    echo = self.settlement.echo(record, pmid, decision.content, index, message_id)
-                    await self.settlement.settle(
-                        session_id, pmid, index, echo, dialog_id=mapped.dialog_id
+    async def _apply(
+        self,
+        session_id: str,
+        event: AxpEvent,
+        body: dict[str, Any],
+        key: str | None,
+        started: float,
+    ) -> str:
+        """Map the routed event against the session as it is, and write what it changes in
+        one step (retried when another writer moved the session first)."""
+        already_settled = False
+        for _ in range(_ATTEMPTS):
+            record, version = await self.records.load(session_id)
+            now = self.records.now()
+            mapped = map_event(event, record.chat_view(), now)
+            if any(isinstance(d, Park) for d in mapped.decisions):
+                return await self._park_until_open(session_id, event, body, key, started)
+            window = self.hold.window
+            change = changes(record, mapped, now, window, already_settled=already_settled)
+            seqs: list[int] | None = []
+            if not change.writes(record):
+                change.settled = None  # the hold has seen its index go by: settled before
+            else:
+                try:
+                    seqs = await self.records.write(
+                        change.record, version, change.events, dedupe_key=change.dedupe_key or key
                     )
-                case ConfirmStart():
-                    pass  # `start` finds its dialog itself (List Engagements after a lost answer)
-                case Park():
-                    await self._park_until_open(session_id, event, body)
-                    return
-        if is_message and not emitted_message and mapped.index is not None:
-            # a customer message: advance the hold
-            await self._offer(session_id, mapped, None, loaded)
-            loaded = None
-        if record.with_view(mapped.chat) != record:
-            await self._view(session_id, mapped, base)
-        await self.records.append(session_id, pending)
-
-    async def _offer(
-        self, session_id: str, mapped: Mapped, item: dict[str, Any] | None, loaded: Loaded | None
-    ) -> None:
-        await self.hold.offer(session_id, mapped.dialog_id, mapped.index, item, loaded=loaded)
+                except Conflict:
+                    continue
+            if seqs is None and change.settled is not None:
+                already_settled = True  # the outbox settled it first: only the index goes by
+                continue
+            if seqs is None:
+                return "duplicate"
+            await self._after(session_id, change, seqs, started)
+            return "duplicate" if already_settled and not seqs else "appended"
+        raise Conflict(f"session {session_id} kept changing")
 
     async def _park_until_open(
-        self, session_id: str, event: AxpEvent, body: dict[str, Any]
-    ) -> None:
+        self,
+        session_id: str,
+        event: AxpEvent,
+        body: dict[str, Any],
+        key: str | None,
+        started: float,
+    ) -> str:
         """The chat is being started: keep the event until `chat.started` is out (a bot's
         greeting can beat the Create Engagement answer), then look again in case the chat
         opened meanwhile (its unparking may have run before this event was parked)."""
         keys = _keys(event)
-        await self._park(keys, body)
+        ttl, now = self.config.park_ttl, self.records.clock()
+        if not await self.store.park_event(keys, body, ttl=ttl, now=now, dedupe_key=key):
+            return "duplicate"
         record, _ = await self.records.load(session_id)
-        if record.chat is not ChatState.STARTING:
-            await self._take_parked(session_id, keys)
+        mapped = map_event(event, record.chat_view(), self.records.now())
+        if not any(isinstance(d, Park) for d in mapped.decisions):
+            await self._take_parked(session_id, keys, started)
+        return "parked"
 
-    async def _view(self, session_id: str, mapped: Mapped, base: ChatView) -> None:
-        """Write back the mapping's changes to `base` (the view it was given) onto the record
-        as it is now, which may have changed since (a send accepted meanwhile is kept)."""
-        view = mapped.chat
+    async def _after(
+        self, session_id: str, change: Changes, seqs: list[int], started: float
+    ) -> None:
+        """What follows the write: metrics, ephemeral events, timers, the settled send's
+        outbox item, and asking AXP whether the chat is over."""
+        if self.appended is not None:
+            for seq in seqs:
+                self.appended(session_id, seq, started)
+        for ephemeral in change.broadcasts:
+            await self.bus.publish_ephemeral(session_id, ephemeral)
+        await self.hold.set_timer(session_id, change.hold_deadline)
+        if change.arm_chat_idle:
+            await self.timers.arm_chat_idle(session_id)
+        if change.chat_closed:
+            await self.timers.chat_ended(session_id)
+        if change.settled is not None:
+            await self.store.outbox_done(change.settled)  # the worker need not send it again
+        if change.check is not None:
+            await self._check_engagement(session_id, change.check)
 
-        def edit(current: SessionRecord) -> SessionRecord | None:
-            updated = current.with_view(view, base)
-            return None if updated == current else updated
-
-        await self.records.change(session_id, edit)
-
-    async def _check_engagement(self, session_id: str, engagement_id: str, dialog_id: str) -> None:
+    async def _check_engagement(self, session_id: str, check: CheckEngagement) -> None:
         try:
-            engagement = await self.axp.get_engagement(engagement_id)
-            over = chat_over(engagement, dialog_id)
+            engagement = await self.axp.get_engagement(check.engagement_id)
+            over = chat_over(engagement, check.dialog_id)
         except AxpError as exc:
             _log.warning("chat.check_failed", session_id=session_id, error=exc.code)
             return

@@ -39,6 +39,7 @@ from axp_chat_connector.sessions.sweeper import Sweeper
 from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.webhooks.intake import WebhookIntake
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
+from tests.integration.sessions.counting import counting, recording
 from tests.servers import TIME_SCALE, free_port, serve_app
 
 Frame = dict[str, Any]
@@ -101,6 +102,8 @@ class Harness:
     """The emulator's agent API (`/emulator/v1`)."""
     third_party: AxpClient
     """Another client of the Custom Chat API (acts on AXP behind the connector's back)."""
+    webhook_store_calls: list[tuple[str, list[str]]]
+    """(eventType, the store methods awaited before the answer) of each webhook handled."""
     _ids: int = field(default=0)
 
     def new_id(self, prefix: str = "c") -> str:
@@ -245,12 +248,14 @@ async def running_harness(
             clock=clock,
         )
         stack.push_async_callback(store.close)
+        store = counting(store)
         bus = await open_bus(connector_settings.bus_url)
         stack.push_async_callback(bus.close)
         axp = AxpClient(connector_settings)
         stack.push_async_callback(axp.aclose)
         third_party = AxpClient(connector_settings)
         stack.push_async_callback(third_party.aclose)
+        webhook_store_calls: list[tuple[str, list[str]]] = []
         service_settings = service_config(connector_settings, random_token_secret())
         sessions = build_sessions(
             store=store,
@@ -263,7 +268,7 @@ async def running_harness(
             secrets=[connector_settings.callback_secret.get_secret_value()],
             account_id=connector_settings.axp_account_id,
             channel_provider_id=connector_settings.axp_channel_provider_id,
-            handler=sessions.intake.take,
+            handler=recording(sessions.intake.take, webhook_store_calls),
             max_bytes=connector_settings.webhook_max_bytes,
         )
         await stack.enter_async_context(serve_app(Starlette(routes=[receiver.route()]), port))
@@ -291,6 +296,7 @@ async def running_harness(
             emulator_url=emulator_url,
             agent=agent,
             third_party=third_party,
+            webhook_store_calls=webhook_store_calls,
         )
 
 

@@ -1,0 +1,33 @@
+"""How many store calls the two hot paths make (docs/architecture.md quotes these numbers):
+an agent's message from AXP's callback to its answer, and a customer `send` from its frame
+to its `accepted` answer. Run with `-s` to see the calls."""
+
+from __future__ import annotations
+
+from tests.integration.sessions.conftest import Harness, wait_for
+from tests.integration.sessions.counting import counted
+
+MOST_PER_WEBHOOK = 4
+MOST_PER_SEND = 7
+
+
+async def test_store_calls_per_webhook_and_per_send(harness: Harness) -> None:
+    session_id, engagement_id, _ = await harness.chatting()
+    harness.webhook_store_calls.clear()
+    await harness.say(engagement_id, "hello")
+    await harness.text(session_id, "hello")
+    with counted() as send:
+        await harness.ok("send", session_id, id_="m-1", text="hi")
+    await harness.event(session_id, lambda e: e.get("clientMessageId") == "m-1", "the echo")
+
+    async def customer_callback() -> bool:
+        return len(harness.webhook_store_calls) >= 2
+
+    await wait_for(customer_callback, "AXP's callback of the customer's message")
+    agent = next(calls for kind, calls in harness.webhook_store_calls if kind == "MESSAGES")
+    print(f"\nagent message webhook: {len(agent)} store calls {agent}")
+    print(f"customer send: {len(send)} store calls {send}")
+    for kind, calls in harness.webhook_store_calls[1:]:
+        print(f"then {kind} webhook: {len(calls)} store calls {calls}")
+    assert len(agent) <= MOST_PER_WEBHOOK
+    assert len(send) <= MOST_PER_SEND
