@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -127,6 +127,7 @@ def build_sessions(
     config: ServiceConfig,
     clock: Clock,
     webhook_appended: WebhookAppended | None = None,
+    outbox_depth: Callable[[int], None] | None = None,
 ) -> Sessions:
     """Every room of the session layer, each given what it uses (and nothing else) here."""
     records = SessionRecords(store=store, bus=bus, clock=clock)
@@ -191,6 +192,7 @@ def build_sessions(
         axp=axp,
         config=config,
         wake=wake_outbox,
+        depth=outbox_depth,
     )
     sweeper = Sweeper(
         records=records,
@@ -273,6 +275,7 @@ async def assemble(
             config=service_config(settings, secret),
             clock=time.time,
             webhook_appended=metrics.webhook_appended,
+            outbox_depth=metrics.outbox_depth.set,
         )
         service, sweeper = sessions.service, sessions.sweeper
         receiver = WebhookReceiver(

@@ -63,6 +63,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.outbox_depth = Gauge(
+            "axp_chat_outbox_depth",
+            "Customer sends accepted and not yet delivered to AXP (all instances).",
+            registry=self.registry,
+        )
         self.ws_connections = self.connections.labels("websocket")
         self.poll_connections = self.connections.labels("longpoll")
         self.ws_answers = self.frames_out.labels("websocket", "answer")

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import random
 import uuid
+from collections.abc import Callable
 from typing import Any, Final
 
 import structlog
@@ -61,6 +62,7 @@ class OutboxWorker:
         axp: AxpClient,
         config: ServiceConfig,
         wake: asyncio.Event,
+        depth: Callable[[int], None] | None = None,
     ) -> None:
         self.records = records
         self.settlement = settlement
@@ -70,6 +72,8 @@ class OutboxWorker:
         self.axp = axp
         self.config = config
         self.wake = wake
+        self.depth = depth
+        """Told the outbox depth (all instances) whenever the worker goes idle: a gauge."""
         self.owner = f"outbox-{uuid.uuid4()}"
 
     async def run(self) -> None:
@@ -81,6 +85,9 @@ class OutboxWorker:
                 delivered = 0
             if delivered:
                 continue
+            if self.depth is not None:
+                with contextlib.suppress(StoreUnavailable):
+                    self.depth(await self.store.outbox_depth())
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), _IDLE_POLL)

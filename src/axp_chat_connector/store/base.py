@@ -255,12 +255,8 @@ class Store(Protocol):
         """Release the lease and make the item due again at `not_before`."""
         ...
 
-    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
-        """The session's items, oldest first."""
-        ...
-
     async def outbox_depth(self) -> int:
-        """Items waiting in all sessions."""
+        """Items waiting in all sessions (the `axp_chat_outbox_depth` gauge)."""
         ...
 
     # -- activity and timers (inactivity sweeper) -----------------------------------------

@@ -119,7 +119,6 @@ class RedisStore:
                 "OUTBOX_CLAIM",
                 "OUTBOX_DONE",
                 "OUTBOX_RETRY",
-                "OUTBOX_PENDING",
                 "DUE_DEADLINES",
                 "CLEAR_DEADLINE",
                 "TRY_LOCK",
@@ -421,7 +420,6 @@ class RedisStore:
                 f"{p}ob:n",
                 f"{p}ob:d:{dialog_key}",
                 f"{p}ob:ready",
-                f"{p}ob:s:{session_id}",
                 f"{p}ob:all",
             ],
             [item_id, session_id, dialog_key, _dumps(payload), repr(now)],
@@ -451,12 +449,6 @@ class RedisStore:
             [self._item(item_id), f"{self._p}ob:ready"],
             [self._p, repr(not_before), attempts, last_error or ""],
         )
-
-    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
-        rows: list[list[Any]] = await self._eval(
-            "OUTBOX_PENDING", [f"{self._p}ob:s:{session_id}"], [self._p]
-        )
-        return [_outbox_item(row) for row in rows]
 
     async def outbox_depth(self) -> int:
         with _boundary():

@@ -442,18 +442,6 @@ class SqliteStore:
             )
         )
 
-    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
-        rows = await self._run(
-            lambda conn: conn.execute(
-                "SELECT item_id, session_id, dialog_key, payload, attempts, not_before, "
-                "created_at, "
-                "lease_owner, lease_until, last_error "
-                "FROM outbox WHERE session_id = ? ORDER BY n",
-                (session_id,),
-            ).fetchall()
-        )
-        return [_outbox_item(row) for row in rows]
-
     async def outbox_depth(self) -> int:
         row = await self._run(lambda conn: conn.execute("SELECT count(*) FROM outbox").fetchone())
         return int(row[0])

@@ -104,6 +104,8 @@ class Harness:
     """Another client of the Custom Chat API (acts on AXP behind the connector's back)."""
     webhook_store_calls: list[tuple[str, list[str]]]
     """(eventType, the store methods awaited before the answer) of each webhook handled."""
+    outbox_depths: list[int]
+    """The outbox depths the worker reported (each time it went idle)."""
     _ids: int = field(default=0)
 
     def new_id(self, prefix: str = "c") -> str:
@@ -256,6 +258,7 @@ async def running_harness(
         third_party = AxpClient(connector_settings)
         stack.push_async_callback(third_party.aclose)
         webhook_store_calls: list[tuple[str, list[str]]] = []
+        outbox_depths: list[int] = []
         service_settings = service_config(connector_settings, random_token_secret())
         sessions = build_sessions(
             store=store,
@@ -263,6 +266,7 @@ async def running_harness(
             axp=axp,
             config=dataclasses.replace(service_settings, **(config or {})),
             clock=clock,
+            outbox_depth=outbox_depths.append,
         )
         receiver = WebhookReceiver(
             secrets=[connector_settings.callback_secret.get_secret_value()],
@@ -297,6 +301,7 @@ async def running_harness(
             agent=agent,
             third_party=third_party,
             webhook_store_calls=webhook_store_calls,
+            outbox_depths=outbox_depths,
         )
 
 

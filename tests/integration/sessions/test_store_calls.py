@@ -31,3 +31,17 @@ async def test_store_calls_per_webhook_and_per_send(harness: Harness) -> None:
         print(f"then {kind} webhook: {len(calls)} store calls {calls}")
     assert len(agent) <= MOST_PER_WEBHOOK
     assert len(send) <= MOST_PER_SEND
+
+
+async def test_the_outbox_worker_reports_the_outbox_depth(harness: Harness) -> None:
+    session_id, _, _ = await harness.chatting()
+    await harness.faults(
+        operations=[{"operation": "sendDigitalMessage", "status": 503, "count": 1000}]
+    )
+    harness.outbox_depths.clear()
+    await harness.ok("send", session_id, text="waiting")
+
+    async def one_waiting() -> bool:
+        return 1 in harness.outbox_depths
+
+    await wait_for(one_waiting, "the depth of one waiting send")
