@@ -13,10 +13,11 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from starlette.routing import BaseRoute, Mount
@@ -33,7 +34,7 @@ from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.sessions import config as session_config
 from axp_chat_connector.sessions.axp_session import AxpSessions
-from axp_chat_connector.sessions.chat import Chats
+from axp_chat_connector.sessions.chat import Chats, Unpark
 from axp_chat_connector.sessions.closing import Closing
 from axp_chat_connector.sessions.config import ServiceConfig
 from axp_chat_connector.sessions.hold import MessageHold
@@ -147,41 +148,17 @@ def build_sessions(
         config=config,
         appended=webhook_appended,
     )
-    chats = Chats(
-        records=records,
-        closing=closing,
-        axp_sessions=axp_sessions,
-        store=store,
-        axp=axp,
-        unpark=intake.unpark,
-    )
-    logins = Logins(
-        records=records,
-        closing=closing,
-        chats=chats,
-        timers=timers,
-        store=store,
-        axp=axp,
-        config=config,
-    )
     wake_outbox = asyncio.Event()
-    messages = Messages(
+    service, chats, logins = _client_commands(
         records=records,
-        axp_sessions=axp_sessions,
         closing=closing,
         timers=timers,
+        axp_sessions=axp_sessions,
         store=store,
         axp=axp,
-        wake_outbox=wake_outbox,
-    )
-    service = SessionService(
-        records=records,
-        logins=logins,
-        axp_sessions=axp_sessions,
-        chats=chats,
-        messages=messages,
-        store=store,
         config=config,
+        unpark=intake.unpark,
+        wake_outbox=wake_outbox,
     )
     outbox = OutboxWorker(
         records=records,
@@ -204,6 +181,57 @@ def build_sessions(
         connected_sessions=service.connected_sessions,
     )
     return Sessions(service, intake, outbox, sweeper, records)
+
+
+def _client_commands(
+    *,
+    records: SessionRecords,
+    closing: Closing,
+    timers: Timers,
+    axp_sessions: AxpSessions,
+    store: Store,
+    axp: AxpClient,
+    config: ServiceConfig,
+    unpark: Unpark,
+    wake_outbox: asyncio.Event,
+) -> tuple[SessionService, Chats, Logins]:
+    """The client commands' room and the rooms it dispatches to (the sweeper uses two)."""
+    chats = Chats(
+        records=records,
+        closing=closing,
+        axp_sessions=axp_sessions,
+        store=store,
+        axp=axp,
+        unpark=unpark,
+    )
+    logins = Logins(
+        records=records,
+        closing=closing,
+        chats=chats,
+        timers=timers,
+        store=store,
+        axp=axp,
+        config=config,
+    )
+    messages = Messages(
+        records=records,
+        axp_sessions=axp_sessions,
+        closing=closing,
+        timers=timers,
+        store=store,
+        axp=axp,
+        wake_outbox=wake_outbox,
+    )
+    service = SessionService(
+        records=records,
+        logins=logins,
+        axp_sessions=axp_sessions,
+        chats=chats,
+        messages=messages,
+        store=store,
+        config=config,
+    )
+    return service, chats, logins
 
 
 def transport_limits(settings: Settings) -> TransportLimits:
@@ -245,7 +273,8 @@ def web_routes() -> list[BaseRoute]:
 async def assemble(
     settings: Settings, *, token_secret: str | None = None, provision: bool = True
 ) -> AsyncIterator[Assembled]:
-    """Open and start every part; yield the app; stop and close them all."""
+    """Open and start every part; yield the app; stop and close them all (in reverse order:
+    the background tasks, then the AXP client, the bus, the store)."""
     secret = token_secret or (
         settings.session_token_secret.get_secret_value()
         if settings.session_token_secret is not None
@@ -253,17 +282,17 @@ async def assemble(
     )
     if secret is None:
         raise ValueError("AXP_CHAT_SESSION_TOKEN_SECRET is required (32+ random bytes)")
-    store = await open_store(
-        settings.store_url,
-        retention=Retention(settings.event_retention_count, settings.event_retention_age),
-    )
-    bus: Bus | None = None
-    axp: AxpClient | None = None
-    tasks = []
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        store = await open_store(
+            settings.store_url,
+            retention=Retention(settings.event_retention_count, settings.event_retention_age),
+        )
+        stack.push_async_callback(store.close)
         bus = await open_bus(settings.bus_url)
+        stack.push_async_callback(bus.close)
         metrics = Metrics()
         axp = AxpClient(settings, registry=metrics.registry)
+        stack.push_async_callback(axp.aclose)
         await axp.tokens.get()
         if provision:
             plan = await ensure_subscriptions(axp, lock=_provisioning_lock(store))
@@ -277,7 +306,6 @@ async def assemble(
             webhook_appended=metrics.webhook_appended,
             outbox_depth=metrics.outbox_depth.set,
         )
-        service, sweeper = sessions.service, sessions.sweeper
         receiver = WebhookReceiver(
             secrets=[settings.callback_secret.get_secret_value()],
             account_id=settings.axp_account_id,
@@ -286,31 +314,17 @@ async def assemble(
             max_bytes=settings.webhook_max_bytes,
             observe=WebhookMetrics(metrics.registry).observe,
         )
-
-        async def ready() -> list[str]:
-            failing: list[str] = []
-            for name, check in (("store", store.ping), ("bus", bus.ping)):
-                try:
-                    await check()
-                except Exception:
-                    failing.append(name)
-            try:
-                await axp.tokens.get()
-            except Exception:
-                failing.append("axp")
-            return failing
-
         app = create_app(
-            service=service,
+            service=sessions.service,
             bus=bus,
             limits=transport_limits(settings),
-            readiness=ready,
+            readiness=_readiness(store, bus, axp),
             extra_routes=web_routes(),
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
         )
-        tasks.append(background.spawn(sessions.outbox.run(), name="outbox"))
-        tasks.append(background.spawn(sweeper.run(), name="sweeper"))
+        for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
+            stack.push_async_callback(_stop, background.spawn(work, name=name))
         _log.info("startup.ready", store=settings.store_url.split(":", 1)[0])
         yield Assembled(
             app=app,
@@ -318,21 +332,31 @@ async def assemble(
             store=store,
             bus=bus,
             axp=axp,
-            service=service,
+            service=sessions.service,
             receiver=receiver,
-            sweeper=sweeper,
+            sweeper=sessions.sweeper,
         )
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        if axp is not None:
-            await axp.aclose()
-        if bus is not None:
-            await bus.close()
-        await store.close()
+
+
+def _readiness(store: Store, bus: Bus, axp: AxpClient) -> Callable[[], Awaitable[list[str]]]:
+    """`/readyz`: the parts that do not answer now."""
+
+    async def ready() -> list[str]:
+        failing: list[str] = []
+        for name, check in (("store", store.ping), ("bus", bus.ping), ("axp", axp.tokens.get)):
+            try:
+                await check()
+            except Exception:
+                failing.append(name)
+        return failing
+
+    return ready
+
+
+async def _stop(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
 
 
 def random_token_secret() -> str:

@@ -20,7 +20,7 @@ Decisions where PROTOCOL.md is silent (recorded in docs/protocol.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final
@@ -184,8 +184,24 @@ def _table() -> dict[tuple[Phase, Input], Move]:
             if what not in COMMANDS:
                 put(ended, chat, what, Phase(ended, chat), noop)
 
-    for session in (active, ending):
-        # the chat's own life goes on while a logout is in progress
+    _chat_life(put)
+
+    for chat in (ChatState.NONE, ChatState.ENDED):
+        put(active, chat, Input.START, Phase(active, ChatState.STARTING), proceed)
+        put(active, chat, Input.END, Phase(active, chat), noop)
+    put(active, ChatState.OPEN, Input.START, Phase(active, ChatState.OPEN), Outcome.ALREADY_OPEN)
+    put(active, ChatState.OPEN, Input.SEND, Phase(active, ChatState.OPEN), proceed)
+    put(active, ChatState.OPEN, Input.END, Phase(active, ChatState.ENDING), proceed)
+    put(active, ChatState.ENDING, Input.END, Phase(active, ChatState.ENDING), noop)
+    for chat in (ChatState.OPEN, ChatState.ENDING, ChatState.ENDED):
+        put(active, chat, Input.HISTORY, Phase(active, chat), proceed)
+    return table
+
+
+def _chat_life(put: Callable[[SessionState, ChatState, Input, Phase, Outcome], None]) -> None:
+    """The chat's own life, which goes on while a logout is in progress."""
+    proceed, noop = Outcome.PROCEED, Outcome.NOOP
+    for session in (SessionState.ACTIVE, SessionState.ENDING):
         for chat in ChatState:
             live = chat in (ChatState.STARTING, ChatState.OPEN, ChatState.ENDING)
             to = ChatState.ENDED if live else chat
@@ -202,17 +218,6 @@ def _table() -> dict[tuple[Phase, Input], Move]:
             put(session, chat, Input.CHAT_IDLE_WARNING, here, proceed if opened else noop)
             if not opened:
                 put(session, chat, Input.CHAT_IDLE, here, noop)
-
-    for chat in (ChatState.NONE, ChatState.ENDED):
-        put(active, chat, Input.START, Phase(active, ChatState.STARTING), proceed)
-        put(active, chat, Input.END, Phase(active, chat), noop)
-    put(active, ChatState.OPEN, Input.START, Phase(active, ChatState.OPEN), Outcome.ALREADY_OPEN)
-    put(active, ChatState.OPEN, Input.SEND, Phase(active, ChatState.OPEN), proceed)
-    put(active, ChatState.OPEN, Input.END, Phase(active, ChatState.ENDING), proceed)
-    put(active, ChatState.ENDING, Input.END, Phase(active, ChatState.ENDING), noop)
-    for chat in (ChatState.OPEN, ChatState.ENDING, ChatState.ENDED):
-        put(active, chat, Input.HISTORY, Phase(active, chat), proceed)
-    return table
 
 
 NEXT: Final[Mapping[tuple[Phase, Input], Move]] = _table()

@@ -23,20 +23,22 @@ from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import AxpError, BadRequest, Conflict
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
+from axp_chat_connector.sessions.axp_events import (
+    AxpEvent,
+    RouteKind,
+    UnknownEvent,
+    dedupe_key,
+    parse_webhook_event,
+    route_keys,
+)
 from axp_chat_connector.sessions.closing import Closing, chat_ended_event
 from axp_chat_connector.sessions.config import ServiceConfig
 from axp_chat_connector.sessions.hold import MessageHold
 from axp_chat_connector.sessions.mapping import (
-    AxpEvent,
     CheckEngagement,
     Park,
-    RouteKind,
-    UnknownEvent,
     chat_over,
-    dedupe_key,
     map_event,
-    parse_webhook_event,
-    route_keys,
 )
 from axp_chat_connector.sessions.record import SessionRecord
 from axp_chat_connector.sessions.records import SessionRecords

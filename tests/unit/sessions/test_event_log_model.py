@@ -20,6 +20,10 @@ from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
 from axp_chat_connector.protocol.frames import Seq
 from axp_chat_connector.sessions import ordering
+from axp_chat_connector.sessions.axp_events import (
+    dedupe_key,
+    parse_webhook_event,
+)
 from axp_chat_connector.sessions.lifecycle import INITIAL, ChatState, Input, Outcome, step
 from axp_chat_connector.sessions.mapping import (
     ArmChatIdle,
@@ -33,9 +37,7 @@ from axp_chat_connector.sessions.mapping import (
     Order,
     Park,
     SettleOutbox,
-    dedupe_key,
     map_event,
-    parse_webhook_event,
 )
 from tests.unit.sessions import axp_bodies as body
 

@@ -19,6 +19,13 @@ from axp_chat_connector.axp.models.notification_in_gen import (
 from axp_chat_connector.errors import BadRequest
 from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
+from axp_chat_connector.sessions.axp_events import (
+    RouteKind,
+    UnknownEvent,
+    dedupe_key,
+    parse_webhook_event,
+    route_keys,
+)
 from axp_chat_connector.sessions.lifecycle import ChatState
 from axp_chat_connector.sessions.mapping import (
     ArmChatIdle,
@@ -31,14 +38,9 @@ from axp_chat_connector.sessions.mapping import (
     Mapped,
     Order,
     Park,
-    RouteKind,
     SettleOutbox,
-    UnknownEvent,
     chat_over,
-    dedupe_key,
     map_event,
-    parse_webhook_event,
-    route_keys,
 )
 from axp_chat_connector.sessions.sends import SendContent
 from tests.unit.sessions import axp_bodies as body
