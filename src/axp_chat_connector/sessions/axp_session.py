@@ -12,6 +12,7 @@ import structlog
 
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.errors import AxpError, AxpNotFound, NotFound
+from axp_chat_connector.protocol.ids import AxpSessionId
 from axp_chat_connector.sessions.closing import Closing
 from axp_chat_connector.sessions.lifecycle import Input, Outcome, step
 from axp_chat_connector.sessions.record import SessionRecord
@@ -97,7 +98,7 @@ class AxpSessions:
             record.session_id,
             lambda r: replace(
                 r,
-                axp_session_id=created.sessionId,
+                axp_session_id=AxpSessionId(created.sessionId),
                 customer_participant_id=getattr(created, "participantId", None),
             ),
         )

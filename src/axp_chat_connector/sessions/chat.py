@@ -14,6 +14,7 @@ from axp_chat_connector.axp.client import AxpClient, Reason
 from axp_chat_connector.errors import AxpError, AxpNotFound, AxpOutcomeUnknown, ConnectorError
 from axp_chat_connector.protocol import codec, events, frames
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
+from axp_chat_connector.protocol.ids import DialogId, EngagementId, ProviderDialogId
 from axp_chat_connector.sessions.axp_session import AxpSessions
 from axp_chat_connector.sessions.closing import Closing, chat_ended_event
 from axp_chat_connector.sessions.lifecycle import Input, Outcome, attempt, step
@@ -50,7 +51,7 @@ class Chats:
     ) -> dict[str, Any]:
         if outcome is Outcome.ALREADY_OPEN:
             return _opened(command, record)
-        provider_dialog_id = str(uuid.uuid4())
+        provider_dialog_id = ProviderDialogId(str(uuid.uuid4()))
         correlation_id = str(uuid.uuid4())
         session_id = record.session_id
         await self.store.put_route("provider_dialog", provider_dialog_id, session_id)
@@ -91,7 +92,7 @@ class Chats:
         command: frames.Start,
         provider_dialog_id: str,
         correlation_id: str,
-    ) -> tuple[str, str]:
+    ) -> tuple[EngagementId, DialogId]:
         for tries in range(3):
             if record.axp_session_id is None:
                 record = await self.axp_sessions.recover(record)
@@ -122,7 +123,9 @@ class Chats:
                 break
         raise AxpError("AXP did not open the chat")
 
-    async def chat_opened(self, session_id: str, engagement_id: str, dialog_id: str) -> None:
+    async def chat_opened(
+        self, session_id: str, engagement_id: EngagementId, dialog_id: DialogId
+    ) -> None:
         """Step CHAT_OPENED: record the open chat and `chat.started` together (once), then
         route the events that beat it here (parked while it was STARTING), in that order."""
         await self.store.put_route("dialog", dialog_id, session_id)
@@ -187,8 +190,8 @@ def _opened(command: frames.Start, record: SessionRecord) -> dict[str, Any]:
 
 def _our_dialog(
     engagement_id: str, dialogs: Any, provider_dialog_id: str
-) -> tuple[str, str] | None:
+) -> tuple[EngagementId, DialogId] | None:
     for dialog in dialogs or ():
         if getattr(dialog, "providerDialogId", None) == provider_dialog_id:
-            return engagement_id, dialog.dialogId
+            return EngagementId(engagement_id), DialogId(dialog.dialogId)
     return None

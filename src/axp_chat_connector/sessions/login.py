@@ -13,6 +13,7 @@ from axp_chat_connector.axp.client import AxpClient, Reason
 from axp_chat_connector.errors import AxpNotFound, ConnectorError, Forbidden, Gap
 from axp_chat_connector.protocol import codec, events, frames
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy, SessionEndReason
+from axp_chat_connector.protocol.ids import AxpSessionId, SessionId
 from axp_chat_connector.sessions import tokens
 from axp_chat_connector.sessions.chat import Chats
 from axp_chat_connector.sessions.closing import Closing, chat_ended_event
@@ -57,14 +58,14 @@ class Logins:
             session_parameters=parameters or None,
             correlation_id=str(uuid.uuid4()),
         )
-        session_id = tokens.SessionId(str(uuid.uuid4()))
+        session_id = SessionId(str(uuid.uuid4()))
         record = SessionRecord(
             session_id=session_id,
             state=INITIAL.session,
             display_name=name,
             identifiers=identifiers,
             parameters=parameters,
-            axp_session_id=created.sessionId,
+            axp_session_id=AxpSessionId(created.sessionId),
             customer_participant_id=getattr(created, "participantId", None),
         )
         await self.store.create_session(session_id, to_doc(record), now=self.records.clock())
@@ -94,7 +95,7 @@ class Logins:
         customer = command.customer
         return customer.display_name, {k: list(v) for k, v in customer.identifiers.items()}
 
-    async def session_of_token(self, token: str) -> tokens.SessionId:
+    async def session_of_token(self, token: str) -> SessionId:
         """The session a token names, while it may still talk (a ping would be accepted)."""
         session_id = tokens.verify(token, self.records.now(), self.config.token_secret)
         record, _ = await self.records.load(session_id)
@@ -125,7 +126,7 @@ class Logins:
         """A fresh token, its renewal scheduled."""
         config = self.config
         token, expires_at = tokens.issue(
-            tokens.SessionId(session_id), self.records.now(), config.token_secret, config.token_ttl
+            SessionId(session_id), self.records.now(), config.token_secret, config.token_ttl
         )
         await self.timers.renew_token_before(session_id, expires_at.timestamp())
         return token, expires_at

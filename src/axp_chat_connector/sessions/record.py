@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from axp_chat_connector.protocol.ids import (
+    AxpSessionId,
+    DialogId,
+    EngagementId,
+    ProviderDialogId,
+    SessionId,
+)
 from axp_chat_connector.sessions.lifecycle import ChatState, Phase, SessionState
 from axp_chat_connector.sessions.mapping import ChatView
 from axp_chat_connector.sessions.ordering import Held, Hold
@@ -17,17 +24,17 @@ from axp_chat_connector.sessions.ordering import Held, Hold
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
-    session_id: str
+    session_id: SessionId
     state: SessionState
     display_name: str
     identifiers: dict[str, list[str]]
     parameters: dict[str, str]
-    axp_session_id: str | None
+    axp_session_id: AxpSessionId | None
     customer_participant_id: str | None = None
     chat: ChatState = ChatState.NONE
-    engagement_id: str | None = None
-    dialog_id: str | None = None
-    provider_dialog_id: str | None = None
+    engagement_id: EngagementId | None = None
+    dialog_id: DialogId | None = None
+    provider_dialog_id: ProviderDialogId | None = None
     chat_correlation_ids: tuple[str, ...] = ()
     participants: frozenset[str] = frozenset()
     hold: Hold[dict[str, Any] | None] = field(default_factory=Hold)

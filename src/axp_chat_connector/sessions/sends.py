@@ -5,14 +5,12 @@ from the `send` frame or read back from AXP's callback) and the outbox item that
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NewType
+from typing import Any
 
 from axp_chat_connector.axp.bodies import message_body
 from axp_chat_connector.protocol import frames
 from axp_chat_connector.protocol.codes import MessageFormat
-
-ProviderMessageId = NewType("ProviderMessageId", str)
-"""`{sessionId}:{commandId}`: the id AXP sees on our sends (settles a send once)."""
+from axp_chat_connector.protocol.ids import DialogId, EngagementId, ProviderMessageId
 
 
 def provider_message_id(session_id: str, command_id: str) -> ProviderMessageId:
@@ -55,8 +53,8 @@ class QueuedSend:
     """An outbox item's payload: the send, and the chat it was accepted in."""
 
     client_message_id: str
-    engagement_id: str
-    dialog_id: str
+    engagement_id: EngagementId
+    dialog_id: DialogId
     content: SendContent
 
     def to_json(self) -> dict[str, Any]:

@@ -145,9 +145,12 @@ class WebhookIntake:
 
     async def unpark(self, session_id: str, record: SessionRecord) -> None:
         """The chat is recorded: route the events that beat it here, oldest first."""
-        keys = [("dialog", record.dialog_id), ("provider_dialog", record.provider_dialog_id)]
-        keys += [("correlation", c) for c in record.chat_correlation_ids]
-        keys.append(("axp_session", record.axp_session_id))
+        keys: list[tuple[str, str | None]] = [
+            ("dialog", record.dialog_id),
+            ("provider_dialog", record.provider_dialog_id),
+            *(("correlation", c) for c in record.chat_correlation_ids),
+            ("axp_session", record.axp_session_id),
+        ]
         routed = [(kind, value) for kind, value in keys if value is not None]
         await self._take_parked(session_id, routed, time.perf_counter())
 
