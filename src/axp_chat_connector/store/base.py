@@ -154,8 +154,8 @@ class Store(Protocol):
         Retention (count and age, relative to `now`) is enforced in the same step. Publishes
         nothing: the caller then does `bus.publish(session_id, seqs[-1])`.
 
-        With `dedupe_key`: append only if `first_seen(dedupe_key, ttl=dedupe_ttl)` would be
-        true, and mark the key in the same atomic step; `[]` (nothing appended) for a
+        With `dedupe_key`: append only if the key is not marked (within `dedupe_ttl` s of its
+        marking), and mark it in the same atomic step; `[]` (nothing appended) for a
         duplicate. A webhook event is then either appended and marked, or neither (a failed
         append never leaves a marked key that would drop AXP's redelivery)."""
         ...
@@ -192,11 +192,6 @@ class Store(Protocol):
 
     async def release_command(self, session_id: str, command_id: str) -> None:
         """Forget a claim whose execution failed before any side effect."""
-        ...
-
-    # -- dedupe ---------------------------------------------------------------------------
-    async def first_seen(self, key: str, *, ttl: float) -> bool:
-        """True only for the first call with `key` within `ttl` s (SET NX semantics)."""
         ...
 
     # -- parked webhook events ------------------------------------------------------------

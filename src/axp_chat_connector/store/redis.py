@@ -354,12 +354,6 @@ class RedisStore:
     async def release_command(self, session_id: str, command_id: str) -> None:
         await self._eval("RELEASE_COMMAND", [self._command(session_id, command_id)], [])
 
-    # -- dedupe ---------------------------------------------------------------------------
-    async def first_seen(self, key: str, *, ttl: float) -> bool:
-        with _boundary():
-            created = await self._r.set(self._dedupe(key), "1", nx=True, px=_ms(ttl))
-        return bool(created)
-
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
         self,

@@ -333,11 +333,6 @@ class SqliteStore:
             )
         )
 
-    # -- dedupe ---------------------------------------------------------------------------
-    async def first_seen(self, key: str, *, ttl: float) -> bool:
-        now = self._clock()
-        return await self._write(lambda conn: _mark(conn, key, now, ttl))
-
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
         self,

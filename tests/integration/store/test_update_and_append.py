@@ -177,9 +177,9 @@ async def test_a_dedupe_key_is_marked_with_the_write_and_refuses_the_second(stor
     assert again is None  # a duplicate: nothing written, the version still 2
     assert await store.get_session("s1") == ({"n": 1}, 2)
     assert await store.read_events("s1", 0, 10) == [{"seq": 1, "t": "a"}]
-    # the same key space as append_events / park_event / first_seen
+    # the same key space as append_events and park_event
     assert await store.append_events("s1", [{}], now=NOW, dedupe_key="k") == []
-    assert not await store.first_seen("k", ttl=60)
+    assert not await store.park_event([("dialog", "d")], {}, ttl=60, now=NOW, dedupe_key="k")
 
 
 async def test_a_conflict_leaves_the_dedupe_key_unmarked(store: Store) -> None:
