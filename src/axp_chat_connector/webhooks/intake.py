@@ -84,9 +84,10 @@ class WebhookIntake:
         """(session id, seq, when the webhook came in) of each event appended: a metric."""
         self.counters: dict[str, int] = {}
 
-    async def take(self, body: dict[str, Any]) -> str:
-        """One authenticated callback body; the outcome (appended, duplicate, parked, ignored)."""
-        started = time.perf_counter()
+    async def take(self, body: dict[str, Any], started: float | None = None) -> str:
+        """One authenticated callback body; the outcome (appended, duplicate, parked, ignored).
+        `started`: `time.perf_counter()` when the POST arrived (for the latency metric)."""
+        started = time.perf_counter() if started is None else started
         try:
             event = parse_webhook_event(body)
         except BadRequest as exc:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from axp_chat_connector.errors import (
     BadRequest,
     Busy,
+    Conflict,
     ConnectorError,
     NotFound,
     StoreUnavailable,
@@ -35,7 +36,8 @@ _log = structlog.get_logger(__name__)
 DEFAULT_MAX_BYTES: Final = 4 * 1024 * 1024
 MAX_DEPTH: Final = 32
 
-Handler = Callable[[dict[str, Any]], Awaitable[str]]
+Handler = Callable[[dict[str, Any], float], Awaitable[str]]
+"""(the event body, `time.perf_counter()` when the POST arrived) → the outcome."""
 Observe = Callable[[str, str, float], None]
 """(eventType, outcome, seconds) for metrics."""
 
@@ -126,12 +128,12 @@ class WebhookReceiver:
             _log.warning("webhook.foreign", event_type=event_name)
             return JSONResponse({"outcome": "ignored"})
         try:
-            outcome = await self._handler(body)
+            outcome = await self._handler(body, started)
         except StoreUnavailable:
             self._count("store_unavailable")
             _log.error("webhook.store_unavailable", event_type=event_name)
             return _problem(StoreUnavailable("the connector cannot store events now"))
-        except Busy as exc:
+        except (Busy, Conflict) as exc:  # another writer kept winning: AXP delivers again
             self._count("busy")
             return _problem(exc)
         self._count(outcome)

@@ -56,14 +56,15 @@ def counted() -> Iterator[list[str]]:
 
 
 def recording(
-    handler: Callable[[dict[str, Any]], Awaitable[T]], into: list[tuple[str, list[str]]]
-) -> Callable[[dict[str, Any]], Awaitable[T]]:
+    handler: Callable[[dict[str, Any], float], Awaitable[T]],
+    into: list[tuple[str, list[str]]],
+) -> Callable[[dict[str, Any], float], Awaitable[T]]:
     """`handler` (the webhook intake), recording (eventType, store calls) of each body."""
 
-    async def handle(body: dict[str, Any]) -> T:
+    async def handle(body: dict[str, Any], started: float) -> T:
         with counted() as calls:
             try:
-                return await handler(body)
+                return await handler(body, started)
             finally:
                 into.append((str(body.get("eventType")), calls))
 
