@@ -51,7 +51,7 @@ from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.webhooks.intake import WebhookIntake
 from axp_chat_connector.webhooks.metrics import WebhookAppended, WebhookMetrics
-from axp_chat_connector.webhooks.receiver import WebhookReceiver
+from axp_chat_connector.webhooks.receiver import Handler, WebhookReceiver
 
 _log = structlog.get_logger(__name__)
 
@@ -306,14 +306,7 @@ async def assemble(
             webhook_appended=metrics.webhook_appended,
             outbox_depth=metrics.outbox_depth.set,
         )
-        receiver = WebhookReceiver(
-            secrets=[settings.callback_secret.get_secret_value()],
-            account_id=settings.axp_account_id,
-            channel_provider_id=settings.axp_channel_provider_id,
-            handler=sessions.intake.take,
-            max_bytes=settings.webhook_max_bytes,
-            observe=WebhookMetrics(metrics.registry).observe,
-        )
+        receiver = webhook_receiver(settings, sessions.intake.take, metrics)
         app = create_app(
             service=sessions.service,
             bus=bus,
@@ -336,6 +329,20 @@ async def assemble(
             receiver=receiver,
             sweeper=sessions.sweeper,
         )
+
+
+def webhook_receiver(
+    settings: Settings, handler: Handler, metrics: Metrics | None = None
+) -> WebhookReceiver:
+    """The callback route's receiver, from the settings (secret, our ids, size limit)."""
+    return WebhookReceiver(
+        secrets=[settings.callback_secret.get_secret_value()],
+        account_id=settings.axp_account_id,
+        channel_provider_id=settings.axp_channel_provider_id,
+        handler=handler,
+        max_bytes=settings.webhook_max_bytes,
+        observe=None if metrics is None else WebhookMetrics(metrics.registry).observe,
+    )
 
 
 def _readiness(store: Store, bus: Bus, axp: AxpClient) -> Callable[[], Awaitable[list[str]]]:

@@ -28,8 +28,14 @@ from starlette.applications import Starlette
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.axp.provisioning import ensure_subscriptions
 from axp_chat_connector.bus import open_bus
+from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
-from axp_chat_connector.connector import build_sessions, random_token_secret, service_config
+from axp_chat_connector.connector import (
+    build_sessions,
+    random_token_secret,
+    service_config,
+    webhook_receiver,
+)
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
 from axp_chat_connector.protocol import codec
@@ -215,6 +221,19 @@ class Harness:
         return record.axp_session_id
 
 
+async def _store_and_bus(
+    stack: contextlib.AsyncExitStack, settings: Settings, clock: Clock
+) -> tuple[Store, Bus]:
+    """The store (behind the counting proxy, on the test's clock) and the bus, closed by
+    `stack`."""
+    retention = Retention(settings.event_retention_count, settings.event_retention_age)
+    store = await open_store(settings.store_url, retention=retention, clock=clock)
+    stack.push_async_callback(store.close)
+    bus = await open_bus(settings.bus_url)
+    stack.push_async_callback(bus.close)
+    return counting(store), bus
+
+
 @contextlib.asynccontextmanager
 async def running_harness(
     tmp_path: Path,
@@ -242,20 +261,9 @@ async def running_harness(
                 **(settings or {}),
             },
         )
-        store = await open_store(
-            connector_settings.store_url,
-            retention=Retention(
-                connector_settings.event_retention_count, connector_settings.event_retention_age
-            ),
-            clock=clock,
-        )
-        stack.push_async_callback(store.close)
-        store = counting(store)
-        bus = await open_bus(connector_settings.bus_url)
-        stack.push_async_callback(bus.close)
-        axp = AxpClient(connector_settings)
+        store, bus = await _store_and_bus(stack, connector_settings, clock)
+        axp, third_party = AxpClient(connector_settings), AxpClient(connector_settings)
         stack.push_async_callback(axp.aclose)
-        third_party = AxpClient(connector_settings)
         stack.push_async_callback(third_party.aclose)
         webhook_store_calls: list[tuple[str, list[str]]] = []
         outbox_depths: list[int] = []
@@ -268,12 +276,8 @@ async def running_harness(
             clock=clock,
             outbox_depth=outbox_depths.append,
         )
-        receiver = WebhookReceiver(
-            secrets=[connector_settings.callback_secret.get_secret_value()],
-            account_id=connector_settings.axp_account_id,
-            channel_provider_id=connector_settings.axp_channel_provider_id,
-            handler=recording(sessions.intake.take, webhook_store_calls),
-            max_bytes=connector_settings.webhook_max_bytes,
+        receiver = webhook_receiver(
+            connector_settings, recording(sessions.intake.take, webhook_store_calls)
         )
         await stack.enter_async_context(serve_app(Starlette(routes=[receiver.route()]), port))
         await axp.tokens.get()
