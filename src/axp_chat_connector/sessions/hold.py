@@ -1,6 +1,6 @@
-"""The messageIndex hold with its I/O: messages of a dialog go out in AXP's order
-(`ordering.py` decides; `through_hold` applies that to a record; `MessageHold` writes it and
-sets the hold's timer)."""
+"""The messageIndex hold on a session record: messages of a dialog go out in AXP's order
+(`ordering.py` decides; `through_hold` applies that to a record, for the writer that holds the
+record; `MessageHold` expires it when its timer fires and sets that timer)."""
 
 from __future__ import annotations
 

@@ -5,9 +5,10 @@ Two tables, as in h11:
   and `resume` before, `unauthorized` otherwise; neither after, `invalid_state`).
 - `NEXT`: a session's `Phase` (session state and chat state) and an `Input` (a client command, or
   something that happened: an AXP answer, a webhook, a timer) → the next phase and an `Outcome`
-  telling the service what to do. `step()` raises `InvalidState` (or `NotFound` once the session
-  has ended) for a pair that is not in the table; the phase passed in is a value and so is never
-  changed.
+  telling the session layer what to do. `step()` raises `InvalidState` (or `NotFound` once the
+  session has ended) for a pair that is not in the table; the phase passed in is a value and so
+  is never changed. `attempt()` is `step()` answering None instead of raising. Every change of
+  a session's state is one of these moves (`SessionRecords.step`, `Closing`, the intake).
 
 Decisions where PROTOCOL.md is silent (recorded in docs/protocol.md):
 - `end` with no chat, or while it is already ending or ended: `ok`, nothing to do (NOOP).
