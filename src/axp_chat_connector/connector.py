@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from starlette.routing import BaseRoute, Mount
@@ -30,15 +32,26 @@ from axp_chat_connector.bus import open_bus
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
-from axp_chat_connector.sessions.core import ServiceConfig, SessionCore
+from axp_chat_connector.sessions import config as session_config
+from axp_chat_connector.sessions.axp_session import AxpSessions
+from axp_chat_connector.sessions.chat import Chats, Unpark
+from axp_chat_connector.sessions.closing import Closing
+from axp_chat_connector.sessions.config import ServiceConfig
+from axp_chat_connector.sessions.hold import MessageHold
 from axp_chat_connector.sessions.identity import IdTokenPolicy
+from axp_chat_connector.sessions.login import Logins
+from axp_chat_connector.sessions.messages import Messages
 from axp_chat_connector.sessions.outbox import OutboxWorker
+from axp_chat_connector.sessions.records import Clock, SessionRecords
 from axp_chat_connector.sessions.service import SessionService
+from axp_chat_connector.sessions.settlement import Settlement
 from axp_chat_connector.sessions.sweeper import Sweeper
+from axp_chat_connector.sessions.timers import Timers
 from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.transports.limits import TransportLimits
-from axp_chat_connector.webhooks.metrics import WebhookMetrics
-from axp_chat_connector.webhooks.receiver import WebhookReceiver
+from axp_chat_connector.webhooks.intake import WebhookIntake
+from axp_chat_connector.webhooks.metrics import WebhookAppended, WebhookMetrics
+from axp_chat_connector.webhooks.receiver import Handler, WebhookReceiver
 
 _log = structlog.get_logger(__name__)
 
@@ -73,6 +86,7 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
     return ServiceConfig(
         token_secret=token_secret,
         token_ttl=timedelta(seconds=settings.session_token_ttl),
+        token_renew_before=session_config.TOKEN_RENEW_BEFORE,
         guest_mode=settings.guest_mode,
         id_token_policy=policy,
         identifier_kinds=frozenset(settings.identifier_kinds),
@@ -82,7 +96,142 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
         session_idle_timeout=settings.session_idle_timeout,
         hold_window=settings.message_hold_window,
         park_ttl=settings.park_ttl,
+        dedupe_ttl=session_config.DEDUPE_TTL,
+        idempotency_ttl=session_config.IDEMPOTENCY_TTL,
+        outbox_lease=session_config.OUTBOX_LEASE,
+        outbox_max_attempts=session_config.OUTBOX_MAX_ATTEMPTS,
+        outbox_backoff_base=session_config.OUTBOX_BACKOFF_BASE,
+        outbox_backoff_max=session_config.OUTBOX_BACKOFF_MAX,
+        settle_wait=session_config.SETTLE_WAIT,
+        ended_session_keep=session_config.ENDED_SESSION_KEEP,
+        sweep_interval=session_config.SWEEP_INTERVAL,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Sessions:
+    """The session layer, one room per concern, wired: client commands (`service`), webhook
+    intake (`intake`), delivery of customer sends (`outbox`), timers (`sweeper`)."""
+
+    service: SessionService
+    intake: WebhookIntake
+    outbox: OutboxWorker
+    sweeper: Sweeper
+    records: SessionRecords
+
+
+def build_sessions(
+    *,
+    store: Store,
+    bus: Bus,
+    axp: AxpClient,
+    config: ServiceConfig,
+    clock: Clock,
+    webhook_appended: WebhookAppended | None = None,
+    outbox_depth: Callable[[int], None] | None = None,
+) -> Sessions:
+    """Every room of the session layer, each given what it uses (and nothing else) here."""
+    records = SessionRecords(store=store, bus=bus, clock=clock)
+    timers = Timers(store=store, config=config, clock=clock)
+    closing = Closing(records=records, timers=timers)
+    hold = MessageHold(records=records, store=store, config=config)
+    settlement = Settlement(records=records, hold=hold, config=config)
+    axp_sessions = AxpSessions(records=records, closing=closing, store=store, axp=axp)
+    intake = WebhookIntake(
+        records=records,
+        hold=hold,
+        closing=closing,
+        timers=timers,
+        store=store,
+        bus=bus,
+        axp=axp,
+        config=config,
+        appended=webhook_appended,
+    )
+    wake_outbox = asyncio.Event()
+    service, chats, logins = _client_commands(
+        records=records,
+        closing=closing,
+        timers=timers,
+        axp_sessions=axp_sessions,
+        store=store,
+        axp=axp,
+        config=config,
+        unpark=intake.unpark,
+        wake_outbox=wake_outbox,
+    )
+    outbox = OutboxWorker(
+        records=records,
+        settlement=settlement,
+        closing=closing,
+        axp_sessions=axp_sessions,
+        store=store,
+        axp=axp,
+        config=config,
+        wake=wake_outbox,
+        depth=outbox_depth,
+    )
+    sweeper = Sweeper(
+        records=records,
+        chats=chats,
+        logins=logins,
+        hold=hold,
+        store=store,
+        config=config,
+        connected_sessions=service.connected_sessions,
+    )
+    return Sessions(service, intake, outbox, sweeper, records)
+
+
+def _client_commands(
+    *,
+    records: SessionRecords,
+    closing: Closing,
+    timers: Timers,
+    axp_sessions: AxpSessions,
+    store: Store,
+    axp: AxpClient,
+    config: ServiceConfig,
+    unpark: Unpark,
+    wake_outbox: asyncio.Event,
+) -> tuple[SessionService, Chats, Logins]:
+    """The client commands' room and the rooms it dispatches to (the sweeper uses two)."""
+    chats = Chats(
+        records=records,
+        closing=closing,
+        axp_sessions=axp_sessions,
+        store=store,
+        axp=axp,
+        unpark=unpark,
+    )
+    logins = Logins(
+        records=records,
+        closing=closing,
+        chats=chats,
+        timers=timers,
+        store=store,
+        axp=axp,
+        config=config,
+    )
+    messages = Messages(
+        records=records,
+        axp_sessions=axp_sessions,
+        closing=closing,
+        timers=timers,
+        store=store,
+        axp=axp,
+        wake_outbox=wake_outbox,
+    )
+    service = SessionService(
+        records=records,
+        logins=logins,
+        axp_sessions=axp_sessions,
+        chats=chats,
+        messages=messages,
+        store=store,
+        config=config,
+    )
+    return service, chats, logins
 
 
 def transport_limits(settings: Settings) -> TransportLimits:
@@ -109,22 +258,21 @@ async def _provisioning_lock(store: Store) -> AsyncIterator[object]:
 
 
 def web_routes() -> list[BaseRoute]:
-    """The SDK, widget and demo pages, when they are installed."""
-    routes: list[BaseRoute] = []
-    if (WEB_DIR / "sdk").is_dir():
-        routes.append(Mount("/sdk", StaticFiles(directory=WEB_DIR / "sdk"), name="sdk"))
-    if (WEB_DIR / "widget").is_dir():
-        routes.append(Mount("/widget", StaticFiles(directory=WEB_DIR / "widget"), name="widget"))
-    if (WEB_DIR / "demo").is_dir():
-        routes.append(Mount("/", StaticFiles(directory=WEB_DIR / "demo", html=True), name="demo"))
-    return routes
+    """The SDK and the widget, when they are installed: what a site's pages load from the
+    connector. The demo shop is not the product's: only `demo` serves it (`commands/demo.py`)."""
+    return [
+        Mount(f"/{name}", StaticFiles(directory=WEB_DIR / name), name=name)
+        for name in ("sdk", "widget")
+        if (WEB_DIR / name).is_dir()
+    ]
 
 
 @contextlib.asynccontextmanager
 async def assemble(
     settings: Settings, *, token_secret: str | None = None, provision: bool = True
 ) -> AsyncIterator[Assembled]:
-    """Open and start every part; yield the app; stop and close them all."""
+    """Open and start every part; yield the app; stop and close them all (in reverse order:
+    the background tasks, then the AXP client, the bus, the store)."""
     secret = token_secret or (
         settings.session_token_secret.get_secret_value()
         if settings.session_token_secret is not None
@@ -132,59 +280,42 @@ async def assemble(
     )
     if secret is None:
         raise ValueError("AXP_CHAT_SESSION_TOKEN_SECRET is required (32+ random bytes)")
-    store = await open_store(
-        settings.store_url,
-        retention=Retention(settings.event_retention_count, settings.event_retention_age),
-    )
-    bus: Bus | None = None
-    axp: AxpClient | None = None
-    tasks = []
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        store = await open_store(
+            settings.store_url,
+            retention=Retention(settings.event_retention_count, settings.event_retention_age),
+        )
+        stack.push_async_callback(store.close)
         bus = await open_bus(settings.bus_url)
+        stack.push_async_callback(bus.close)
         metrics = Metrics()
         axp = AxpClient(settings, registry=metrics.registry)
+        stack.push_async_callback(axp.aclose)
         await axp.tokens.get()
         if provision:
             plan = await ensure_subscriptions(axp, lock=_provisioning_lock(store))
             _log.info("startup.subscriptions", up_to_date=plan.up_to_date)
-        core = SessionCore(store=store, bus=bus, axp=axp, config=service_config(settings, secret))
-        core.on_webhook_appended = metrics.webhook_appended
-        service = SessionService(core)
-        outbox = OutboxWorker(core, service.inbound, service.wake_outbox)
-        sweeper = Sweeper(service)
-        receiver = WebhookReceiver(
-            secrets=[settings.callback_secret.get_secret_value()],
-            account_id=settings.axp_account_id,
-            channel_provider_id=settings.axp_channel_provider_id,
-            handler=service.on_webhook,
-            max_bytes=settings.webhook_max_bytes,
-            observe=WebhookMetrics(metrics.registry).observe,
+        sessions = build_sessions(
+            store=store,
+            bus=bus,
+            axp=axp,
+            config=service_config(settings, secret),
+            clock=time.time,
+            webhook_appended=metrics.webhook_appended,
+            outbox_depth=metrics.outbox_depth.set,
         )
-
-        async def ready() -> list[str]:
-            failing: list[str] = []
-            for name, check in (("store", store.ping), ("bus", bus.ping)):
-                try:
-                    await check()
-                except Exception:
-                    failing.append(name)
-            try:
-                await axp.tokens.get()
-            except Exception:
-                failing.append("axp")
-            return failing
-
+        receiver = webhook_receiver(settings, sessions.intake.take, metrics)
         app = create_app(
-            service=service,
+            service=sessions.service,
             bus=bus,
             limits=transport_limits(settings),
-            readiness=ready,
+            readiness=_readiness(store, bus, axp),
             extra_routes=web_routes(),
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
         )
-        tasks.append(background.spawn(outbox.run(), name="outbox"))
-        tasks.append(background.spawn(sweeper.run(), name="sweeper"))
+        for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
+            stack.push_async_callback(_stop, background.spawn(work, name=name))
         _log.info("startup.ready", store=settings.store_url.split(":", 1)[0])
         yield Assembled(
             app=app,
@@ -192,21 +323,45 @@ async def assemble(
             store=store,
             bus=bus,
             axp=axp,
-            service=service,
+            service=sessions.service,
             receiver=receiver,
-            sweeper=sweeper,
+            sweeper=sessions.sweeper,
         )
-    finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        if axp is not None:
-            await axp.aclose()
-        if bus is not None:
-            await bus.close()
-        await store.close()
+
+
+def webhook_receiver(
+    settings: Settings, handler: Handler, metrics: Metrics | None = None
+) -> WebhookReceiver:
+    """The callback route's receiver, from the settings (secret, our ids, size limit)."""
+    return WebhookReceiver(
+        secrets=[settings.callback_secret.get_secret_value()],
+        account_id=settings.axp_account_id,
+        channel_provider_id=settings.axp_channel_provider_id,
+        handler=handler,
+        max_bytes=settings.webhook_max_bytes,
+        observe=None if metrics is None else WebhookMetrics(metrics.registry).observe,
+    )
+
+
+def _readiness(store: Store, bus: Bus, axp: AxpClient) -> Callable[[], Awaitable[list[str]]]:
+    """`/readyz`: the parts that do not answer now."""
+
+    async def ready() -> list[str]:
+        failing: list[str] = []
+        for name, check in (("store", store.ping), ("bus", bus.ping), ("axp", axp.tokens.get)):
+            try:
+                await check()
+            except Exception:
+                failing.append(name)
+        return failing
+
+    return ready
+
+
+async def _stop(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
 
 
 def random_token_secret() -> str:

@@ -16,7 +16,10 @@
     │   ├── AxpRejected                  upstream_rejected, 502, AXP's problem body
     │   │   └── AxpNotFound              AXP answered 404
     │   └── AxpAuthError                 upstream_unavailable, 503: token request refused
-    └── StoreUnavailable                 internal, 503, retryable
+    ├── Internal                         internal, 500: our fault, never the client's
+    │   └── Busy                         503, retryable: the same work is running elsewhere
+    ├── StoreUnavailable                 internal, 503, retryable
+    └── Conflict                         internal, 503, retryable: a compare-and-set lost
 
 `to_frame`, `to_problem` and `close_code` are the only places that turn an error into its wire
 form (an `error` frame, an RFC 9457 problem body, a WebSocket close code). Error texts never
@@ -128,6 +131,7 @@ class Internal(ConnectorError):
 class Busy(Internal):
     """The same command is still running elsewhere: try again."""
 
+    http_status = 503
     retryable = True
     title = "Busy"
 
@@ -215,6 +219,17 @@ class StoreUnavailable(ConnectorError):
     http_status = 503
     retryable = True
     title = "Store unavailable"
+
+
+class Conflict(ConnectorError):
+    """A compare-and-set in the store lost: the session moved (or was created or deleted)
+    meanwhile. Callers re-read and retry; one that escapes (the session kept changing) is
+    answered as a retryable internal error."""
+
+    code = "internal"
+    http_status = 503
+    retryable = True
+    title = "Conflict"
 
 
 def to_frame(error: ConnectorError, re: str | None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Prometheus metrics of one app, on its own `CollectorRegistry` (tests build many apps).
 
 Other parts add their metrics to `Metrics.registry`. The webhook-to-client latency is measured
-in two halves: the webhook receiver calls `webhook_appended(session_id, seq, started)` once the
+in two halves: the webhook intake calls `webhook_appended(session_id, seq, started)` once the
 event is appended (`started` = `time.perf_counter()` when the POST arrived), and the transports
 call `delivered(session_id, seq)` when they first write that event to a client of this
 process; the histogram gets the difference. Events that never reach a local client are
@@ -61,6 +61,11 @@ class Metrics:
             "axp_chat_webhook_to_client_seconds",
             "From a webhook POST arriving to its event's first write to a client.",
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "axp_chat_outbox_depth",
+            "Customer sends accepted and not yet delivered to AXP (all instances).",
             registry=self.registry,
         )
         self.ws_connections = self.connections.labels("websocket")

@@ -1,4 +1,4 @@
-"""Models of the answers of PROTOCOL.md §2 and §4 (`ok` per command, `error`), and of the two
+"""Models of the answers of docs/protocol.md §2 and §4 (`ok` per command, `error`), and of the two
 HTTP bodies of long polling (§6): the events envelope and the RFC 9457 problem.
 
 `protocol/codec.py` builds answers as dicts (`ok`, `error`); these models say what those dicts

@@ -1,7 +1,7 @@
 """The client protocol as an AsyncAPI 3.0 document, generated from the wire models.
 
 Described from the connector's side: it *receives* commands and *sends* answers and events.
-Three transports carry the same frames (PROTOCOL.md §6): WebSocket (`/v1/ws`), long polling
+Three transports carry the same frames (docs/protocol.md §6): WebSocket (`/v1/ws`), long polling
 (`POST /v1/poll/commands`, `GET /v1/poll/events`) and Server-Sent Events (`GET /v1/sse`, commands
 over the long-polling POST). `asyncapi_document()` is what `GET /v1/asyncapi.json` serves and what
 `scripts/generate_protocol_schema.py` writes to docs/asyncapi.json.

@@ -1,4 +1,4 @@
-"""Models of the events of PROTOCOL.md §3 (connector → client), as they go on the wire.
+"""Models of the events of docs/protocol.md §3 (connector → client), as they go on the wire.
 
 The builders in `protocol/events.py` stay the hot path (plain dicts, no validation); these models
 say what those dicts are: the tests check every builder's output against its model, and the
@@ -40,7 +40,7 @@ DurableSeq = Annotated[Seq, Field(ge=1, description="the event's number in its s
 
 
 def _open_object(schema: dict[str, Any]) -> None:
-    """Published schemas let clients ignore fields a later version adds (PROTOCOL.md §1)."""
+    """Published schemas let clients ignore fields a later version adds (docs/protocol.md §1)."""
     schema.pop("additionalProperties", None)
 
 
@@ -133,7 +133,7 @@ class MessageFailed(WireModel):
     at: Timestamp
     seq: DurableSeq
     client_message_id: str = Field(description="the `id` of the failed `send`")
-    code: str = Field(description="an error code of PROTOCOL.md §4")
+    code: str = Field(description="an error code of docs/protocol.md §4")
     detail: Any = Field(description="what went wrong: a text or an object")
 
 

@@ -5,9 +5,10 @@ Two tables, as in h11:
   and `resume` before, `unauthorized` otherwise; neither after, `invalid_state`).
 - `NEXT`: a session's `Phase` (session state and chat state) and an `Input` (a client command, or
   something that happened: an AXP answer, a webhook, a timer) → the next phase and an `Outcome`
-  telling the service what to do. `step()` raises `InvalidState` (or `NotFound` once the session
-  has ended) for a pair that is not in the table; the phase passed in is a value and so is never
-  changed.
+  telling the session layer what to do. `step()` raises `InvalidState` (or `NotFound` once the
+  session has ended) for a pair that is not in the table; the phase passed in is a value and so
+  is never changed. `attempt()` is `step()` answering None instead of raising. Every change of
+  a session's state is one of these moves (`SessionRecords.step`, `Closing`, the intake).
 
 Decisions where PROTOCOL.md is silent (recorded in docs/protocol.md):
 - `end` with no chat, or while it is already ending or ended: `ok`, nothing to do (NOOP).
@@ -20,7 +21,7 @@ Decisions where PROTOCOL.md is silent (recorded in docs/protocol.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Final
@@ -69,6 +70,9 @@ class Input(Enum):
     """The chat is over: our Disconnect done, agent closed, AXP confirmed, creation failed."""
     END_FAILED = auto()
     """Disconnect Engagement failed for good: the chat stays open."""
+    CHAT_IDLE_WARNING = auto()
+    """The chat inactivity warning timer ran out: warn the customer (`chat.idle`) if the chat
+    is still open."""
     CHAT_IDLE = auto()
     """The chat inactivity timer ran out: end it (`USER_INACTIVE`)."""
     SESSION_IDLE = auto()
@@ -181,21 +185,7 @@ def _table() -> dict[tuple[Phase, Input], Move]:
             if what not in COMMANDS:
                 put(ended, chat, what, Phase(ended, chat), noop)
 
-    for session in (active, ending):
-        # the chat's own life goes on while a logout is in progress
-        for chat in ChatState:
-            live = chat in (ChatState.STARTING, ChatState.OPEN, ChatState.ENDING)
-            to = ChatState.ENDED if live else chat
-            put(session, chat, Input.CHAT_CLOSED, Phase(session, to), proceed if live else noop)
-        put(session, ChatState.STARTING, Input.CHAT_OPENED, Phase(session, ChatState.OPEN), proceed)
-        put(
-            session, ChatState.STARTING, Input.START_FAILED, Phase(session, ChatState.NONE), proceed
-        )
-        put(session, ChatState.ENDING, Input.END_FAILED, Phase(session, ChatState.OPEN), proceed)
-        put(session, ChatState.OPEN, Input.CHAT_IDLE, Phase(session, ChatState.ENDING), proceed)
-        for chat in ChatState:
-            if chat is not ChatState.OPEN:
-                put(session, chat, Input.CHAT_IDLE, Phase(session, chat), noop)
+    _chat_life(put)
 
     for chat in (ChatState.NONE, ChatState.ENDED):
         put(active, chat, Input.START, Phase(active, ChatState.STARTING), proceed)
@@ -207,6 +197,28 @@ def _table() -> dict[tuple[Phase, Input], Move]:
     for chat in (ChatState.OPEN, ChatState.ENDING, ChatState.ENDED):
         put(active, chat, Input.HISTORY, Phase(active, chat), proceed)
     return table
+
+
+def _chat_life(put: Callable[[SessionState, ChatState, Input, Phase, Outcome], None]) -> None:
+    """The chat's own life, which goes on while a logout is in progress."""
+    proceed, noop = Outcome.PROCEED, Outcome.NOOP
+    for session in (SessionState.ACTIVE, SessionState.ENDING):
+        for chat in ChatState:
+            live = chat in (ChatState.STARTING, ChatState.OPEN, ChatState.ENDING)
+            to = ChatState.ENDED if live else chat
+            put(session, chat, Input.CHAT_CLOSED, Phase(session, to), proceed if live else noop)
+        put(session, ChatState.STARTING, Input.CHAT_OPENED, Phase(session, ChatState.OPEN), proceed)
+        put(
+            session, ChatState.STARTING, Input.START_FAILED, Phase(session, ChatState.NONE), proceed
+        )
+        put(session, ChatState.ENDING, Input.END_FAILED, Phase(session, ChatState.OPEN), proceed)
+        put(session, ChatState.OPEN, Input.CHAT_IDLE, Phase(session, ChatState.ENDING), proceed)
+        for chat in ChatState:
+            opened = chat is ChatState.OPEN
+            here = Phase(session, chat)
+            put(session, chat, Input.CHAT_IDLE_WARNING, here, proceed if opened else noop)
+            if not opened:
+                put(session, chat, Input.CHAT_IDLE, here, noop)
 
 
 NEXT: Final[Mapping[tuple[Phase, Input], Move]] = _table()
@@ -223,6 +235,12 @@ def step(phase: Phase, what: Input) -> Move:
     if phase.session is SessionState.ENDING:
         raise InvalidState("the session is ending")
     raise InvalidState(_why(phase.chat, what))
+
+
+def attempt(phase: Phase, what: Input) -> Move | None:
+    """The move for `what` in `phase`, or None where the table has none (for happenings that
+    may simply no longer apply, e.g. Create Engagement failing after the chat was closed)."""
+    return NEXT.get((phase, what))
 
 
 def _why(chat: ChatState, what: Input) -> str:

@@ -1,24 +1,21 @@
-"""AXP webhook events → client events and decisions (PROTOCOL.md §3, DESIGN "Lifecycle mapping",
-"Dedupe keys"). Pure: the inputs are the parsed event, what the session knows of its chat
-(`ChatView`) and the time; the output is a `Mapped`: decisions for the service, in order, and
+"""AXP webhook events → client events and decisions (PROTOCOL.md §3, DESIGN "Lifecycle mapping").
+Pure: the inputs are the parsed event (`axp_events.py`), what the session knows of its chat
+(`ChatView`) and the time; the output is a `Mapped`: decisions for the intake, in order, and
 the chat view with its participants updated.
 
-Messages carry their `index` out so that the service can pass them through `ordering`;
+Messages carry their `index` out so that the intake can pass them through `ordering` (`Order`);
 customers' own messages never become client events (their echo comes from the accepted `send`):
-they settle the outbox.
+they settle it (`SettleOutbox`). While a chat is being started, every event that may be its
+own is parked (`Park`): a bot's greeting can beat the Create Engagement answer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import Enum, auto
 from typing import Any, Final, assert_never
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from axp_chat_connector.axp.models import chat_in_gen
 from axp_chat_connector.axp.models.notification_in_gen import (
@@ -28,122 +25,28 @@ from axp_chat_connector.axp.models.notification_in_gen import (
     ParticipantEvent,
     TypingEvent,
 )
-from axp_chat_connector.errors import BadRequest
 from axp_chat_connector.protocol import events
-from axp_chat_connector.protocol.codec import field_errors
 from axp_chat_connector.protocol.codes import (
     ChatEndReason,
     EndedBy,
     MessageFormat,
     ParticipantType,
 )
-from axp_chat_connector.sessions.lifecycle import ChatState
-
-AxpEvent = (
-    MessageEvent | ParticipantEvent | EngagementCreatedEvent | TypingEvent | EngagementErrorEvent
+from axp_chat_connector.sessions.axp_events import (
+    ENGAGEMENT_CREATION_FAILED,
+    PARTICIPANT_ADDED,
+    AxpEvent,
+    UnknownEvent,
 )
+from axp_chat_connector.sessions.lifecycle import ChatState
+from axp_chat_connector.sessions.sends import SendContent
 
-PARTICIPANT_ADDED: Final = "PARTICIPANT_ADDED"
-PARTICIPANT_DISCONNECTED: Final = "PARTICIPANT_DISCONNECTED"
-ENGAGEMENT_CREATION_FAILED: Final = "ENGAGEMENT_CREATION_FAILED"
-
-_MODELS: Final[Mapping[str, type[AxpEvent]]] = {
-    "MESSAGES": MessageEvent,
-    PARTICIPANT_ADDED: ParticipantEvent,
-    PARTICIPANT_DISCONNECTED: ParticipantEvent,
-    "ENGAGEMENT_CREATED": EngagementCreatedEvent,
-    "TYPING": TypingEvent,
-    "ENGAGEMENT_ERROR": EngagementErrorEvent,
-}
 _OVER: Final = frozenset({"TERMINATING", "TERMINATED"})
 _LIVE: Final = frozenset({ChatState.STARTING, ChatState.OPEN, ChatState.ENDING})
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownEvent:
-    """An event type this connector does not know (or a body without `eventType`): ignored."""
-
-    event_type: str | None
-    body: Mapping[str, Any]
-
-
-def parse_webhook_event(body: Mapping[str, Any]) -> AxpEvent | UnknownEvent:
-    """Parse a webhook body, discriminated on `eventType`; unknown fields are kept.
-
-    Raises `BadRequest` (detail: the fields) when a known event type has an invalid body.
-    """
-    event_type = body.get("eventType")
-    model = _MODELS.get(event_type) if isinstance(event_type, str) else None
-    if model is None:
-        return UnknownEvent(event_type if isinstance(event_type, str) else None, body)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise BadRequest(f"invalid {event_type} event", detail=field_errors(exc.errors())) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# keys
-
-
-def _key(*parts: object) -> str:
-    return json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
-
-
-def dedupe_key(event: AxpEvent | UnknownEvent) -> str | None:
-    """The key under which an event is recognised as seen before; None: never deduplicated.
-
-    MESSAGES by `messageId`, else (`dialogId`, `messageIndex`, sender), else a digest of the body
-    without `eventDate`; PARTICIPANT_* by (type, `dialogId`, `connectionId`, `participantId`);
-    ENGAGEMENT_ERROR by (`correlationId`, `type`, `dialogId`); ENGAGEMENT_CREATED by `dialogId`.
-    """
-    match event:
-        case MessageEvent():
-            if event.messageId is not None:
-                return _key("MESSAGES", "id", event.messageId)
-            if event.messageIndex is not None:
-                return _key(
-                    "MESSAGES",
-                    "index",
-                    event.dialogId,
-                    event.messageIndex,
-                    event.senderParticipantId,
-                )
-            body = event.model_dump(mode="json", by_alias=True, exclude={"eventDate"})
-            digest = hashlib.sha256(_key(sorted(body.items())).encode()).hexdigest()
-            return _key("MESSAGES", "digest", digest)
-        case ParticipantEvent():
-            return _key(event.eventType, event.dialogId, event.connectionId, event.participantId)
-        case EngagementErrorEvent():
-            return _key("ENGAGEMENT_ERROR", event.correlationId, event.type, event.dialogId)
-        case EngagementCreatedEvent():
-            return _key("ENGAGEMENT_CREATED", event.dialogId)
-        case TypingEvent() | UnknownEvent():
-            return None
-        case _:  # pragma: no cover - exhaustive
-            assert_never(event)
-
-
-class RouteKind(Enum):
-    DIALOG = auto()
-    PROVIDER_DIALOG = auto()
-    SESSION = auto()
-    """AXP's session id (not the connector's)."""
-    CORRELATION = auto()
-
-
-def route_keys(event: AxpEvent | UnknownEvent) -> list[tuple[RouteKind, str]]:
-    """The keys to find the event's session by, best first: dialog, provider dialog, AXP
-    session, correlation id (those the event carries)."""
-    if isinstance(event, UnknownEvent):
-        return []
-    candidates = (
-        (RouteKind.DIALOG, event.dialogId),
-        (RouteKind.PROVIDER_DIALOG, event.providerDialogId),
-        (RouteKind.SESSION, getattr(event, "sessionId", None)),
-        (RouteKind.CORRELATION, event.correlationId),
-    )
-    return [(kind, value) for kind, value in candidates if isinstance(value, str) and value]
+_CONTACT_CENTRE: Final = frozenset(
+    {ParticipantType.AGENT, ParticipantType.BOT, ParticipantType.SUPERVISOR, ParticipantType.SYSTEM}
+)
+"""Senders whose messages restart the chat inactivity clock."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,6 +58,8 @@ class ChatView:
     """What the session knows of its current (or just-ended) chat."""
 
     state: ChatState
+    session_id: str | None = None
+    """The connector session's id: our sends' `providerMessageId`s start with it and ':'."""
     engagement_id: str | None = None
     dialog_id: str | None = None
     provider_dialog_id: str | None = None
@@ -165,8 +70,11 @@ class ChatView:
     `participantId`): recognises the customer in events that name no participant type."""
     participants: frozenset[str] = frozenset()
     """Connection ids of the contact-centre participants present."""
-    outbox: frozenset[str] = frozenset()
-    """`providerMessageId`s of our sends not settled yet."""
+
+    def sent_by_us(self, provider_message_id: str | None) -> bool:
+        """Whether a customer message is one of our sends (whether settled yet or not)."""
+        prefix = f"{self.session_id}:"
+        return self.session_id is not None and (provider_message_id or "").startswith(prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +82,20 @@ class Emit:
     """Append this durable event to the session's log."""
 
     event: events.Event
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """Pass this message through the dialog's messageIndex hold (`Mapped.index`,
+    `Mapped.dialog_id`) and append what comes out; None: a message not to show (the
+    customer's) whose index the hold must still see go by."""
+
+    event: events.Event | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArmChatIdle:
+    """The contact centre spoke: restart the chat inactivity clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +124,14 @@ class CheckEngagement:
 
 @dataclass(frozen=True, slots=True)
 class SettleOutbox:
-    """AXP has our send `provider_message_id`: it is delivered (even if its answer was lost)."""
+    """AXP has our send `provider_message_id`: it is delivered (even if its answer was lost).
+    Echo it through the hold unless it was settled already (then: `Order(None)`)."""
 
     provider_message_id: str
     index: int | None
     message_id: str | None
+    content: SendContent
+    """What AXP says was sent (the echo shows it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +148,9 @@ class Park:
     map it again once the chat is recorded."""
 
 
-Decision = Emit | Broadcast | EndChat | CheckEngagement | SettleOutbox | ConfirmStart | Park
+Decision = (
+    Emit | Order | ArmChatIdle | Broadcast | EndChat | CheckEngagement | SettleOutbox | ConfirmStart
+) | Park
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,10 +201,11 @@ def _belongs(
 
 
 def _unmatched(chat: ChatView, belongs: bool | None) -> Mapped | None:
+    """None when the event is this chat's and the chat is not starting; else what to do."""
+    if chat.state is ChatState.STARTING and belongs is not False:
+        return Mapped(chat, (Park(),))
     if belongs is True:
         return None
-    if belongs is None and chat.state is ChatState.STARTING:
-        return Mapped(chat, (Park(),))
     return Mapped(chat)
 
 
@@ -300,12 +228,11 @@ def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
     index = event.messageIndex
     if event.senderParticipantType == ParticipantType.CUSTOMER:
         pmid = event.providerMessageId
-        if pmid is not None and pmid in chat.outbox:
-            settled = SettleOutbox(pmid, index, event.messageId)
-            return Mapped(
-                replace(chat, outbox=chat.outbox - {pmid}), (settled,), index, event.dialogId
-            )
-        return Mapped(chat, (), index, event.dialogId)
+        if pmid is not None and chat.sent_by_us(pmid):
+            settled = SettleOutbox(pmid, index, event.messageId, _content(event))
+            return Mapped(chat, (settled,), index, event.dialogId)
+        advance = (Order(None),) if index is not None else ()
+        return Mapped(chat, advance, index, event.dialogId)
     body = event.body
     element_text = body.elementText
     sender = events.participant(
@@ -326,7 +253,20 @@ def _message(event: MessageEvent, chat: ChatView, now: datetime) -> Mapped:
         rich_media=None if body.richMediaPayload is None else _dump(body.richMediaPayload),
         attachments=None if event.attachments is None else [_dump(a) for a in event.attachments],
     )
-    return Mapped(chat, (Emit(message),), index, event.dialogId)
+    decisions: tuple[Decision, ...] = (Order(message),)
+    if event.senderParticipantType in _CONTACT_CENTRE:
+        decisions += (ArmChatIdle(),)
+    return Mapped(chat, decisions, index, event.dialogId)
+
+
+def _content(event: MessageEvent) -> SendContent:
+    element_text = event.body.elementText
+    return SendContent(
+        element_type=event.body.elementType or "text",
+        text=None if element_text is None else element_text.text,
+        text_format=(element_text and element_text.textFormat) or MessageFormat.PLAINTEXT.value,
+        payload=event.body.payload,
+    )
 
 
 def _participant(event: ParticipantEvent, chat: ChatView, now: datetime) -> Mapped:

@@ -6,10 +6,17 @@ layout, so the store never sees protocol types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from axp_chat_connector.protocol.ids import (
+    AxpSessionId,
+    DialogId,
+    EngagementId,
+    ProviderDialogId,
+    SessionId,
+)
 from axp_chat_connector.sessions.lifecycle import ChatState, Phase, SessionState
 from axp_chat_connector.sessions.mapping import ChatView
 from axp_chat_connector.sessions.ordering import Held, Hold
@@ -17,21 +24,19 @@ from axp_chat_connector.sessions.ordering import Held, Hold
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
-    session_id: str
+    session_id: SessionId
     state: SessionState
     display_name: str
     identifiers: dict[str, list[str]]
     parameters: dict[str, str]
-    axp_session_id: str | None
+    axp_session_id: AxpSessionId | None
     customer_participant_id: str | None = None
     chat: ChatState = ChatState.NONE
-    engagement_id: str | None = None
-    dialog_id: str | None = None
-    provider_dialog_id: str | None = None
+    engagement_id: EngagementId | None = None
+    dialog_id: DialogId | None = None
+    provider_dialog_id: ProviderDialogId | None = None
     chat_correlation_ids: tuple[str, ...] = ()
     participants: frozenset[str] = frozenset()
-    outbox: dict[str, str] = field(default_factory=dict)
-    """providerMessageId → the client's command id, for sends not settled yet."""
     hold: Hold[dict[str, Any] | None] = field(default_factory=Hold)
     """Messages of the current dialog waiting for a missing index."""
 
@@ -42,28 +47,13 @@ class SessionRecord:
     def chat_view(self) -> ChatView:
         return ChatView(
             state=self.chat,
+            session_id=self.session_id,
             engagement_id=self.engagement_id,
             dialog_id=self.dialog_id,
             provider_dialog_id=self.provider_dialog_id,
             correlation_ids=frozenset(self.chat_correlation_ids),
             customer_ids=frozenset(i for i in (self.customer_participant_id,) if i is not None),
             participants=self.participants,
-            outbox=frozenset(self.outbox),
-        )
-
-    def with_view(self, view: ChatView, base: ChatView | None = None) -> SessionRecord:
-        """Take back what the mapping changed from `base`, the view it was given (participants
-        who joined or left, sends it settled), and only that: what changed in this record since
-        `base` was read (a send accepted meanwhile) is kept. `base` defaults to this record's
-        own view."""
-        before = base if base is not None else self.chat_view()
-        joined = view.participants - before.participants
-        left = before.participants - view.participants
-        settled = before.outbox - view.outbox
-        return replace(
-            self,
-            participants=(self.participants - left) | joined,
-            outbox={k: v for k, v in self.outbox.items() if k not in settled},
         )
 
 
@@ -82,7 +72,6 @@ def to_doc(record: SessionRecord) -> dict[str, Any]:
         "providerDialogId": record.provider_dialog_id,
         "chatCorrelationIds": list(record.chat_correlation_ids),
         "participants": sorted(record.participants),
-        "outbox": record.outbox,
         "hold": {
             "last": record.hold.last,
             "held": [[h.index, h.item, h.arrived.timestamp()] for h in record.hold.held],
@@ -107,7 +96,6 @@ def from_doc(doc: dict[str, Any]) -> SessionRecord:
         provider_dialog_id=doc.get("providerDialogId"),
         chat_correlation_ids=tuple(doc.get("chatCorrelationIds", ())),
         participants=frozenset(doc.get("participants", ())),
-        outbox=dict(doc.get("outbox", {})),
         hold=Hold(
             last=hold.get("last"),
             held=tuple(

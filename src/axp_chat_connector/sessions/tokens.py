@@ -4,13 +4,12 @@ and expiring (default 24 h). Pure: the time is passed in, PyJWT's own clock chec
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Final, NewType
+from typing import Final
 
 import jwt
 
 from axp_chat_connector.errors import Unauthorized
-
-SessionId = NewType("SessionId", str)
+from axp_chat_connector.protocol.ids import SessionId as SessionId  # re-exported
 
 DEFAULT_TTL: Final = timedelta(hours=24)
 AUDIENCE: Final = "axp-chat-connector/session"

@@ -16,15 +16,13 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from axp_chat_connector.errors import Conflict as Conflict  # re-exported: the store's one error
+
 JSON = dict[str, Any]
 """A JSON object as stored: only dicts, lists, str, int, float, bool and None inside."""
 
 ROUTE_KINDS = ("dialog", "provider_dialog", "axp_session", "correlation")
 """Route kinds used by the webhook receiver (any short string without ':' works)."""
-
-
-class Conflict(Exception):
-    """A compare-and-set lost: the session moved (or was created or deleted) meanwhile."""
 
 
 class ClaimState(enum.Enum):
@@ -114,11 +112,18 @@ class Store(Protocol):
         expected_version: int,
         events: list[JSON],
         now: float,
-    ) -> tuple[int, list[int]]:
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> tuple[int, list[int]] | None:
         """Compare-and-set the session document AND append `events` to its log in one atomic
         step: either both happen or neither (raises `Conflict`, nothing appended, when the
         version moved or the session is gone). Returns (new version, the seqs given; [] when
-        `events` is empty). Seqs and retention exactly as `append_events`."""
+        `events` is empty). Seqs and retention exactly as `append_events`.
+
+        With `dedupe_key`, as `append_events`: the key is marked in the same step, and a key
+        already marked makes it return None with nothing written (the document is not
+        compared then: the caller's version is still good). A `Conflict` leaves the key
+        unmarked, so the caller's retry (or AXP's redelivery) is not taken for a duplicate."""
         ...
 
     async def delete_session(self, session_id: str) -> None:
@@ -149,8 +154,8 @@ class Store(Protocol):
         Retention (count and age, relative to `now`) is enforced in the same step. Publishes
         nothing: the caller then does `bus.publish(session_id, seqs[-1])`.
 
-        With `dedupe_key`: append only if `first_seen(dedupe_key, ttl=dedupe_ttl)` would be
-        true, and mark the key in the same atomic step; `[]` (nothing appended) for a
+        With `dedupe_key`: append only if the key is not marked (within `dedupe_ttl` s of its
+        marking), and mark it in the same atomic step; `[]` (nothing appended) for a
         duplicate. A webhook event is then either appended and marked, or neither (a failed
         append never leaves a marked key that would drop AXP's redelivery)."""
         ...
@@ -187,11 +192,6 @@ class Store(Protocol):
 
     async def release_command(self, session_id: str, command_id: str) -> None:
         """Forget a claim whose execution failed before any side effect."""
-        ...
-
-    # -- dedupe ---------------------------------------------------------------------------
-    async def first_seen(self, key: str, *, ttl: float) -> bool:
-        """True only for the first call with `key` within `ttl` s (SET NX semantics)."""
         ...
 
     # -- parked webhook events ------------------------------------------------------------
@@ -250,12 +250,8 @@ class Store(Protocol):
         """Release the lease and make the item due again at `not_before`."""
         ...
 
-    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
-        """The session's items, oldest first."""
-        ...
-
     async def outbox_depth(self) -> int:
-        """Items waiting in all sessions."""
+        """Items waiting in all sessions (the `axp_chat_outbox_depth` gauge)."""
         ...
 
     # -- activity and timers (inactivity sweeper) -----------------------------------------

@@ -119,7 +119,6 @@ class RedisStore:
                 "OUTBOX_CLAIM",
                 "OUTBOX_DONE",
                 "OUTBOX_RETRY",
-                "OUTBOX_PENDING",
                 "DUE_DEADLINES",
                 "CLEAR_DEADLINE",
                 "TRY_LOCK",
@@ -211,20 +210,30 @@ class RedisStore:
         expected_version: int,
         events: list[JSON],
         now: float,
-    ) -> tuple[int, list[int]]:
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> tuple[int, list[int]] | None:
         retention = self._retention
         result = await self._eval(
             "UPDATE_AND_APPEND",
-            [self._session(session_id), self._seq(session_id), self._events(session_id)],
+            [
+                self._session(session_id),
+                self._seq(session_id),
+                self._events(session_id),
+                self._dedupe(dedupe_key),
+            ],
             [
                 _dumps(doc),
                 expected_version,
                 repr(now),
                 retention.count,
                 repr(now - retention.age),
+                "" if dedupe_key is None else _ms(dedupe_ttl),
                 *_bodies(events),
             ],
         )
+        if result == -1:
+            return None
         if not result:
             raise Conflict(f"session {session_id} is not at version {expected_version}")
         version, last = int(result[0]), int(result[1])
@@ -345,12 +354,6 @@ class RedisStore:
     async def release_command(self, session_id: str, command_id: str) -> None:
         await self._eval("RELEASE_COMMAND", [self._command(session_id, command_id)], [])
 
-    # -- dedupe ---------------------------------------------------------------------------
-    async def first_seen(self, key: str, *, ttl: float) -> bool:
-        with _boundary():
-            created = await self._r.set(self._dedupe(key), "1", nx=True, px=_ms(ttl))
-        return bool(created)
-
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
         self,
@@ -411,7 +414,6 @@ class RedisStore:
                 f"{p}ob:n",
                 f"{p}ob:d:{dialog_key}",
                 f"{p}ob:ready",
-                f"{p}ob:s:{session_id}",
                 f"{p}ob:all",
             ],
             [item_id, session_id, dialog_key, _dumps(payload), repr(now)],
@@ -441,12 +443,6 @@ class RedisStore:
             [self._item(item_id), f"{self._p}ob:ready"],
             [self._p, repr(not_before), attempts, last_error or ""],
         )
-
-    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
-        rows: list[list[Any]] = await self._eval(
-            "OUTBOX_PENDING", [f"{self._p}ob:s:{session_id}"], [self._p]
-        )
-        return [_outbox_item(row) for row in rows]
 
     async def outbox_depth(self) -> int:
         with _boundary():

@@ -75,18 +75,21 @@ return 1
 # KEYS: session hash. ARGV: doc, expected version. 0 when the version moved.
 UPDATE_SESSION = _SET_DOC + "return set_doc(KEYS[1], ARGV[1], ARGV[2])\n"
 
-# KEYS: session hash, seq counter, event zset. ARGV: doc, expected version, now, keep_count,
-# cutoff, then zero or more event bodies (as for append_log). 0 (nothing written, the seq
-# counter untouched) when the version moved; else {new version, last seq given (0 when no
-# events)}.
+# KEYS: session hash, seq counter, event zset, dedupe key. ARGV: doc, expected version, now,
+# keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), then zero or more event bodies (as
+# for append_log). -1 (nothing written) when the dedupe key is marked; 0 (nothing written, the
+# seq counter untouched, the key left unmarked) when the version moved; else {new version,
+# last seq given (0 when no events)}.
 UPDATE_AND_APPEND = (
     _SET_DOC
     + _APPEND_LOG
     + """
+if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 local version = set_doc(KEYS[1], ARGV[1], ARGV[2])
 if version == 0 then return 0 end
+if ARGV[6] ~= '' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
 local last = 0
-if #ARGV > 5 then last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 6) end
+if #ARGV > 6 then last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 7) end
 return {version, last}
 """
 )
@@ -225,7 +228,7 @@ local function reschedule(prefix, ready_key, dk)
 end
 """
 
-# KEYS: item hash, id counter, dialog zset, ready zset, session zset, all-items set.
+# KEYS: item hash, id counter, dialog zset, ready zset, all-items set.
 # ARGV: item id, session id, dialog key, payload JSON, now.
 OUTBOX_ADD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -233,8 +236,7 @@ local n = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'sid', ARGV[2], 'dk', ARGV[3], 'p', ARGV[4], 'a', 0,
   'nb', ARGV[5], 'c', ARGV[5], 'n', n)
 redis.call('ZADD', KEYS[3], n, ARGV[1])
-redis.call('ZADD', KEYS[5], n, ARGV[1])
-redis.call('SADD', KEYS[6], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[1])
 if redis.call('ZCARD', KEYS[3]) == 1 then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3]) end
 return 1
 """
@@ -270,13 +272,12 @@ return out
 OUTBOX_DONE = (
     _READY_AT
     + """
-local f = redis.call('HMGET', KEYS[1], 'dk', 'sid')
-if not f[1] then return 0 end
-redis.call('ZREM', ARGV[1] .. 'ob:d:' .. f[1], ARGV[2])
-redis.call('ZREM', ARGV[1] .. 'ob:s:' .. f[2], ARGV[2])
+local dk = redis.call('HGET', KEYS[1], 'dk')
+if not dk then return 0 end
+redis.call('ZREM', ARGV[1] .. 'ob:d:' .. dk, ARGV[2])
 redis.call('SREM', KEYS[3], ARGV[2])
 redis.call('DEL', KEYS[1])
-reschedule(ARGV[1], KEYS[2], f[1])
+reschedule(ARGV[1], KEYS[2], dk)
 return 1
 """
 )
@@ -298,19 +299,6 @@ reschedule(ARGV[1], KEYS[2], dk)
 return 1
 """
 )
-
-# KEYS: the session's item zset. ARGV: key prefix.
-OUTBOX_PENDING = f"""
-local out = {{}}
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local row = redis.call('HMGET', ARGV[1] .. 'ob:i:' .. id, {_ITEM_FIELDS})
-  if row[1] then
-    table.insert(row, 1, id)
-    out[#out + 1] = row
-  end
-end
-return out
-"""
 
 # KEYS: deadline zset, deadline-at hash. ARGV: now, limit, hidden until.
 # Members are kind .. "\\0" .. session id; returns member, at, member, at, ...

@@ -171,15 +171,21 @@ class SqliteStore:
         expected_version: int,
         events: list[JSON],
         now: float,
-    ) -> tuple[int, list[int]]:
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> tuple[int, list[int]] | None:
         text = _dumps(doc)
         bodies = _bodies(events)
         keep_count = self._retention.count
         cutoff = now - self._retention.age
+        clock_now = self._clock()
 
-        def op(conn: Conn) -> tuple[int, list[int]]:
-            # One job: a Conflict rolls back its savepoint (nothing of it stays); the CAS runs
-            # first, so a lost one does not even touch the seq counter.
+        def op(conn: Conn) -> tuple[int, list[int]] | None:
+            # One job: a Conflict rolls back its savepoint (nothing of it stays, the dedupe
+            # mark included); the CAS runs before the append, so a lost one does not even
+            # touch the seq counter.
+            if dedupe_key is not None and not _mark(conn, dedupe_key, clock_now, dedupe_ttl):
+                return None
             version = _compare_and_set(conn, session_id, text, expected_version)
             seqs = _append(conn, session_id, bodies, now, keep_count, cutoff) if bodies else []
             return version, seqs
@@ -327,11 +333,6 @@ class SqliteStore:
             )
         )
 
-    # -- dedupe ---------------------------------------------------------------------------
-    async def first_seen(self, key: str, *, ttl: float) -> bool:
-        now = self._clock()
-        return await self._write(lambda conn: _mark(conn, key, now, ttl))
-
     # -- parked webhook events ------------------------------------------------------------
     async def park_event(
         self,
@@ -435,18 +436,6 @@ class SqliteStore:
                 (not_before, attempts, last_error, item_id),
             )
         )
-
-    async def outbox_pending(self, session_id: str) -> list[OutboxItem]:
-        rows = await self._run(
-            lambda conn: conn.execute(
-                "SELECT item_id, session_id, dialog_key, payload, attempts, not_before, "
-                "created_at, "
-                "lease_owner, lease_until, last_error "
-                "FROM outbox WHERE session_id = ? ORDER BY n",
-                (session_id,),
-            ).fetchall()
-        )
-        return [_outbox_item(row) for row in rows]
 
     async def outbox_depth(self) -> int:
         row = await self._run(lambda conn: conn.execute("SELECT count(*) FROM outbox").fetchone())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 ANSWER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -25,3 +27,8 @@ class WebhookMetrics:
     def observe(self, event_type: str, outcome: str, seconds: float) -> None:
         self.events.labels(event_type, outcome).inc()
         self.answer.observe(seconds)
+
+
+WebhookAppended = Callable[[str, int, float], None]
+"""(session id, seq, `time.perf_counter()` when the webhook came in) of each event a webhook
+appended: `Metrics.webhook_appended`, for the webhook-to-client latency."""

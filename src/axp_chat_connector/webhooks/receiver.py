@@ -1,10 +1,10 @@
 """`POST /v1/axp/callback/{secret}`: AXP's webhook events in.
 
 authenticate (constant-time secret in the path) → size and depth limits → JSON object →
-`accountId`/`channelProviderId` are ours → `SessionService.on_webhook` (dedupe, route or park,
-append) → `200`. `503` when the store is down, so AXP may deliver again. Unknown event types,
-foreign payloads and events for no chat are answered `200` and counted (Avaya's rule for
-`ALL` subscribers). The secret never reaches a log: run uvicorn without its access log.
+`accountId`/`channelProviderId` are ours → `WebhookIntake.take` (`intake.py`: dedupe, route or
+park, map, append) → `200`. `503` when the store is down, so AXP may deliver again. Unknown
+event types, foreign payloads and events for no chat are answered `200` and counted (Avaya's
+rule for `ALL` subscribers). The secret never reaches a log: run uvicorn without its access log.
 """
 
 from __future__ import annotations
@@ -20,23 +20,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from axp_chat_connector.errors import Busy, StoreUnavailable
+from axp_chat_connector.errors import (
+    BadRequest,
+    Busy,
+    Conflict,
+    ConnectorError,
+    NotFound,
+    StoreUnavailable,
+    TooLarge,
+    to_problem,
+)
 
 _log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_BYTES: Final = 4 * 1024 * 1024
 MAX_DEPTH: Final = 32
 
-Handler = Callable[[dict[str, Any]], Awaitable[str]]
+Handler = Callable[[dict[str, Any], float], Awaitable[str]]
+"""(the event body, `time.perf_counter()` when the POST arrived) → the outcome."""
 Observe = Callable[[str, str, float], None]
 """(eventType, outcome, seconds) for metrics."""
 
 
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
+def _problem(error: ConnectorError) -> JSONResponse:
     return JSONResponse(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
+        to_problem(error), status_code=error.http_status, media_type="application/problem+json"
     )
 
 
@@ -93,26 +101,26 @@ class WebhookReceiver:
         if not self._authentic(request.path_params["secret"]):
             self._count("unauthorized")
             _log.warning("webhook.bad_secret")
-            return _problem(404, "Not Found", "no such callback")
+            return _problem(NotFound("no such callback"))
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
             self._count("too_large")
-            return _problem(413, "Payload Too Large", f"at most {self._max_bytes} bytes")
+            return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
         raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > self._max_bytes:
                 self._count("too_large")
-                return _problem(413, "Payload Too Large", f"at most {self._max_bytes} bytes")
+                return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
         try:
             body = json.loads(raw)
         except (ValueError, RecursionError):
             self._count("malformed")
             _log.warning("webhook.malformed")
-            return _problem(400, "Bad Request", "the body is not valid JSON")
+            return _problem(BadRequest("the body is not valid JSON"))
         if not isinstance(body, dict) or _depth(body, MAX_DEPTH):
             self._count("malformed")
-            return _problem(400, "Bad Request", "the body must be one JSON object (event)")
+            return _problem(BadRequest("the body must be one JSON object (event)"))
         event_type = body.get("eventType")
         event_name = event_type if isinstance(event_type, str) else "?"
         if not self._ours(body):
@@ -120,14 +128,14 @@ class WebhookReceiver:
             _log.warning("webhook.foreign", event_type=event_name)
             return JSONResponse({"outcome": "ignored"})
         try:
-            outcome = await self._handler(body)
+            outcome = await self._handler(body, started)
         except StoreUnavailable:
             self._count("store_unavailable")
             _log.error("webhook.store_unavailable", event_type=event_name)
-            return _problem(503, "Service Unavailable", "the connector cannot store events now")
-        except Busy as exc:
+            return _problem(StoreUnavailable("the connector cannot store events now"))
+        except (Busy, Conflict) as exc:  # another writer kept winning: AXP delivers again
             self._count("busy")
-            return _problem(503, "Service Unavailable", exc.message)
+            return _problem(exc)
         self._count(outcome)
         if self._observe is not None:
             self._observe(event_name, outcome, time.perf_counter() - started)

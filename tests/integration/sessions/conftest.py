@@ -28,17 +28,24 @@ from starlette.applications import Starlette
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.axp.provisioning import ensure_subscriptions
 from axp_chat_connector.bus import open_bus
+from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
-from axp_chat_connector.connector import random_token_secret, service_config
+from axp_chat_connector.connector import (
+    build_sessions,
+    random_token_secret,
+    service_config,
+    webhook_receiver,
+)
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
 from axp_chat_connector.protocol import codec
-from axp_chat_connector.sessions.core import SessionCore
-from axp_chat_connector.sessions.outbox import OutboxWorker
+from axp_chat_connector.sessions.records import SessionRecords
 from axp_chat_connector.sessions.service import Answer, SessionService
 from axp_chat_connector.sessions.sweeper import Sweeper
 from axp_chat_connector.store import Retention, Store, open_store
+from axp_chat_connector.webhooks.intake import WebhookIntake
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
+from tests.integration.sessions.counting import counting, recording
 from tests.servers import TIME_SCALE, free_port, serve_app
 
 Frame = dict[str, Any]
@@ -90,6 +97,8 @@ class Clock:
 class Harness:
     service: SessionService
     sweeper: Sweeper
+    intake: WebhookIntake
+    records: SessionRecords
     store: Store
     clock: Clock
     settings: Settings
@@ -99,6 +108,10 @@ class Harness:
     """The emulator's agent API (`/emulator/v1`)."""
     third_party: AxpClient
     """Another client of the Custom Chat API (acts on AXP behind the connector's back)."""
+    webhook_store_calls: list[tuple[str, list[str]]]
+    """(eventType, the store methods awaited before the answer) of each webhook handled."""
+    outbox_depths: list[int]
+    """The outbox depths the worker reported (each time it went idle)."""
     _ids: int = field(default=0)
 
     def new_id(self, prefix: str = "c") -> str:
@@ -203,9 +216,22 @@ class Harness:
         await wait_for(done, f"{count} webhooks delivered")
 
     async def axp_session_of(self, session_id: str) -> str:
-        record, _ = await self.service.core.load(session_id)
+        record, _ = await self.records.load(session_id)
         assert record.axp_session_id is not None
         return record.axp_session_id
+
+
+async def _store_and_bus(
+    stack: contextlib.AsyncExitStack, settings: Settings, clock: Clock
+) -> tuple[Store, Bus]:
+    """The store (behind the counting proxy, on the test's clock) and the bus, closed by
+    `stack`."""
+    retention = Retention(settings.event_retention_count, settings.event_retention_age)
+    store = await open_store(settings.store_url, retention=retention, clock=clock)
+    stack.push_async_callback(store.close)
+    bus = await open_bus(settings.bus_url)
+    stack.push_async_callback(bus.close)
+    return counting(store), bus
 
 
 @contextlib.asynccontextmanager
@@ -235,41 +261,28 @@ async def running_harness(
                 **(settings or {}),
             },
         )
-        store = await open_store(
-            connector_settings.store_url,
-            retention=Retention(
-                connector_settings.event_retention_count, connector_settings.event_retention_age
-            ),
-            clock=clock,
-        )
-        stack.push_async_callback(store.close)
-        bus = await open_bus(connector_settings.bus_url)
-        stack.push_async_callback(bus.close)
-        axp = AxpClient(connector_settings)
+        store, bus = await _store_and_bus(stack, connector_settings, clock)
+        axp, third_party = AxpClient(connector_settings), AxpClient(connector_settings)
         stack.push_async_callback(axp.aclose)
-        third_party = AxpClient(connector_settings)
         stack.push_async_callback(third_party.aclose)
+        webhook_store_calls: list[tuple[str, list[str]]] = []
+        outbox_depths: list[int] = []
         service_settings = service_config(connector_settings, random_token_secret())
-        core = SessionCore(
+        sessions = build_sessions(
             store=store,
             bus=bus,
             axp=axp,
             config=dataclasses.replace(service_settings, **(config or {})),
             clock=clock,
+            outbox_depth=outbox_depths.append,
         )
-        service = SessionService(core)
-        receiver = WebhookReceiver(
-            secrets=[connector_settings.callback_secret.get_secret_value()],
-            account_id=connector_settings.axp_account_id,
-            channel_provider_id=connector_settings.axp_channel_provider_id,
-            handler=service.on_webhook,
-            max_bytes=connector_settings.webhook_max_bytes,
+        receiver = webhook_receiver(
+            connector_settings, recording(sessions.intake.take, webhook_store_calls)
         )
         await stack.enter_async_context(serve_app(Starlette(routes=[receiver.route()]), port))
         await axp.tokens.get()
         await ensure_subscriptions(axp)
-        outbox = OutboxWorker(core, service.inbound, service.wake_outbox)
-        task = asyncio.create_task(outbox.run(), name="outbox")
+        task = asyncio.create_task(sessions.outbox.run(), name="outbox")
 
         async def stop_outbox() -> None:
             task.cancel()
@@ -280,8 +293,10 @@ async def running_harness(
         agent = httpx.AsyncClient(base_url=emulator_url + "/emulator/v1", timeout=10)
         stack.push_async_callback(agent.aclose)
         yield Harness(
-            service=service,
-            sweeper=Sweeper(service),
+            service=sessions.service,
+            sweeper=sessions.sweeper,
+            intake=sessions.intake,
+            records=sessions.records,
             store=store,
             clock=clock,
             settings=connector_settings,
@@ -289,6 +304,8 @@ async def running_harness(
             emulator_url=emulator_url,
             agent=agent,
             third_party=third_party,
+            webhook_store_calls=webhook_store_calls,
+            outbox_depths=outbox_depths,
         )
 
 

@@ -26,7 +26,7 @@ async def forget_the_axp_session_behind_an_open_chat(harness: Harness, session_i
         return await dropped_deliveries(harness, "PARTICIPANT_DISCONNECTED") >= 2
 
     await wait_for(both_dropped, "the disconnect reports to be dropped")
-    record, _ = await harness.service.core.load(session_id)
+    record, _ = await harness.records.load(session_id)
     assert record.chat.name == "OPEN"
 
 

@@ -28,7 +28,7 @@ async def test_engagement_creation_failed_gives_chat_error_then_chat_ended_by_sy
     # a new `start` afterwards opens a new chat that works
     engagement_id, dialog_id = await harness.start(session_id)
     assert dialog_id != failed_dialog
-    record, _ = await harness.service.core.load(session_id)
+    record, _ = await harness.records.load(session_id)
     assert (record.chat.name, record.dialog_id) == ("OPEN", dialog_id)
     await harness.act(engagement_id, "accept")
     await harness.ok("send", session_id, text="hello again")

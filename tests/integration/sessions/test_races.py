@@ -22,8 +22,8 @@ async def test_a_send_accepted_while_a_webhook_is_applied_is_still_delivered(
     session_id = await harness.login()
     engagement_id, _ = await harness.start(session_id)
     await harness.delivered(2)  # ENGAGEMENT_CREATED, PARTICIPANT_ADDED (the customer)
-    core, store = harness.service.core, harness.store
-    load, claim = core.load, store.outbox_claim
+    records, store = harness.records, harness.store
+    load, claim = records.load, store.outbox_claim
     armed = [True]
     sent: list[dict[str, Any]] = []
     webhook_done = asyncio.Event()
@@ -39,7 +39,7 @@ async def test_a_send_accepted_while_a_webhook_is_applied_is_still_delivered(
         await webhook_done.wait()
         return await claim(owner, now=now, lease=lease, limit=limit)
 
-    monkeypatch.setattr(core, "load", load_then_send)
+    monkeypatch.setattr(records, "load", load_then_send)
     monkeypatch.setattr(store, "outbox_claim", held_claim)
     await harness.act(engagement_id, "accept")
     await harness.delivered(3)

@@ -71,7 +71,7 @@ async def test_a_customer_send_after_the_warning_keeps_the_chat_open(timed: Harn
     await timed.sweeper.sweep_once()
 
     assert await timed.of_type(session_id, "chat.ended") == []
-    record, _ = await timed.service.core.load(session_id)
+    record, _ = await timed.records.load(session_id)
     assert record.chat.name == "OPEN"
 
 

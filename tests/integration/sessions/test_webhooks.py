@@ -24,7 +24,7 @@ async def test_a_webhook_for_an_unknown_dialog_is_parked_then_counted_unroutable
         await harness.third_party.create_engagement(
             session_id=stranger.sessionId, provider_dialog_id=str(uuid.uuid4())
         )
-        counters = harness.service.inbound.counters
+        counters = harness.intake.counters
 
         async def both_parked() -> bool:
             return counters.get("parked", 0) >= 2  # ENGAGEMENT_CREATED, PARTICIPANT_ADDED

@@ -8,27 +8,19 @@ from axp_chat_connector.store import ClaimResult, ClaimState, Store
 
 from .conftest import StoreBackend
 
-
-async def test_first_seen_is_true_once_under_concurrency(backend: StoreBackend) -> None:
-    first, second = await backend.open(), await backend.open()
-    results = await asyncio.gather(
-        *((first if i % 2 else second).first_seen("msg:m1", ttl=600) for i in range(40))
-    )
-    assert results.count(True) == 1
-    assert await first.first_seen("msg:m2", ttl=600) is True
-    assert await second.first_seen("msg:m2", ttl=600) is False
+NOW = 1_800_000_000.0
 
 
-async def test_first_seen_is_true_again_after_its_ttl(backend: StoreBackend) -> None:
+async def test_a_dedupe_key_is_forgotten_after_its_ttl(backend: StoreBackend) -> None:
     store = await backend.open()
     ttl = backend.ttl(60)
-    assert await store.first_seen("k", ttl=ttl) is True
+    assert await store.append_events("s1", [{}], now=NOW, dedupe_key="k", dedupe_ttl=ttl) == [1]
 
-    async def seen_again() -> bool:
-        return await store.first_seen("k", ttl=600)
+    async def appended_again() -> bool:
+        return bool(await store.append_events("s1", [{}], now=NOW, dedupe_key="k"))
 
-    await backend.after_ttl(ttl, seen_again)
-    assert await store.first_seen("k", ttl=600) is False
+    await backend.after_ttl(ttl, appended_again)
+    assert await store.append_events("s1", [{}], now=NOW, dedupe_key="k") == []
 
 
 async def test_claim_command_new_pending_done(store: Store) -> None:

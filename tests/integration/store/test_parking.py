@@ -41,4 +41,3 @@ async def test_park_with_a_dedupe_key_parks_once_and_marks_the_key(store: Store)
     assert await store.park_event(keys, {"n": 2}, ttl=60, now=NOW) is True
     assert await store.take_parked("dialog", "d1") == [{"n": 1}, {"n": 2}]
     assert await store.append_events("s1", [{"n": 1}], now=NOW, dedupe_key="m1") == []
-    assert await store.first_seen("m1", ttl=60) is False

@@ -91,7 +91,8 @@ async def test_everything_survives_close_and_reopen(backend: StoreBackend) -> No
     assert await again.get_session("s1") == ({"k": "w"}, 2)
     assert await again.read_events("s1", 0, 10) == [{"seq": 1, "a": 1}, {"seq": 2, "a": 2}]
     assert await again.append_events("s1", [{}], now=NOW) == [3]
-    assert [i.item_id for i in await again.outbox_pending("s1")] == ["m1"]
+    kept = await again.outbox_claim("w", now=NOW + 1, lease=5, limit=10)
+    assert [i.item_id for i in kept] == ["m1"]
     claim = await again.claim_command("s1", "c1", ttl=60)
     assert claim.state is ClaimState.DONE
     assert claim.answer == {"re": "c1"}

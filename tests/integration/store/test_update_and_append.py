@@ -161,3 +161,37 @@ async def test_retention_drops_events_older_than_age(backend: StoreBackend) -> N
     # Events written by update_session_and_append age like any others.
     await store.append_events("s1", [{"t": 500}], now=NOW + 500)
     assert await store.read_events("s1", 0, 10) == [{"seq": 5, "t": 500}]
+
+
+async def test_a_dedupe_key_is_marked_with_the_write_and_refuses_the_second(store: Store) -> None:
+    await store.create_session("s1", {"state": "new"}, now=NOW)
+
+    first = await store.update_session_and_append(
+        "s1", {"n": 1}, expected_version=1, events=[{"t": "a"}], now=NOW, dedupe_key="k"
+    )
+    again = await store.update_session_and_append(
+        "s1", {"n": 2}, expected_version=2, events=[{"t": "b"}], now=NOW, dedupe_key="k"
+    )
+
+    assert first == (2, [1])
+    assert again is None  # a duplicate: nothing written, the version still 2
+    assert await store.get_session("s1") == ({"n": 1}, 2)
+    assert await store.read_events("s1", 0, 10) == [{"seq": 1, "t": "a"}]
+    # the same key space as append_events and park_event
+    assert await store.append_events("s1", [{}], now=NOW, dedupe_key="k") == []
+    assert not await store.park_event([("dialog", "d")], {}, ttl=60, now=NOW, dedupe_key="k")
+
+
+async def test_a_conflict_leaves_the_dedupe_key_unmarked(store: Store) -> None:
+    await store.create_session("s1", {"state": "new"}, now=NOW)
+
+    with pytest.raises(Conflict):
+        await store.update_session_and_append(
+            "s1", {"n": 1}, expected_version=7, events=[{"t": "a"}], now=NOW, dedupe_key="k"
+        )
+
+    assert await store.last_seq("s1") == 0
+    retried = await store.update_session_and_append(
+        "s1", {"n": 1}, expected_version=1, events=[{"t": "a"}], now=NOW, dedupe_key="k"
+    )
+    assert retried == (2, [1])

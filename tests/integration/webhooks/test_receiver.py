@@ -30,7 +30,7 @@ class Handler:
         self.bodies: list[dict[str, Any]] = []
         self.fail = False
 
-    async def __call__(self, body: dict[str, Any]) -> str:
+    async def __call__(self, body: dict[str, Any], started: float) -> str:
         if self.fail:
             raise StoreUnavailable("store down")
         self.bodies.append(body)

@@ -20,8 +20,13 @@ from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
 from axp_chat_connector.protocol.frames import Seq
 from axp_chat_connector.sessions import ordering
+from axp_chat_connector.sessions.axp_events import (
+    dedupe_key,
+    parse_webhook_event,
+)
 from axp_chat_connector.sessions.lifecycle import INITIAL, ChatState, Input, Outcome, step
 from axp_chat_connector.sessions.mapping import (
+    ArmChatIdle,
     Broadcast,
     ChatView,
     CheckEngagement,
@@ -29,11 +34,10 @@ from axp_chat_connector.sessions.mapping import (
     Decision,
     Emit,
     EndChat,
+    Order,
     Park,
     SettleOutbox,
-    dedupe_key,
     map_event,
-    parse_webhook_event,
 )
 from tests.unit.sessions import axp_bodies as body
 
@@ -72,7 +76,12 @@ class Session:
         n = self.dialogs
         self.move(Input.CHAT_OPENED)
         self.chat = ChatView(
-            ChatState.OPEN, f"eng-{n}", f"dlg-{n}", f"pd-{n}", frozenset({f"corr-{n}"})
+            ChatState.OPEN,
+            session_id="s",
+            engagement_id=f"eng-{n}",
+            dialog_id=f"dlg-{n}",
+            provider_dialog_id=f"pd-{n}",
+            correlation_ids=frozenset({f"corr-{n}"}),
         )
         self.hold = ordering.Hold()
         self.append(events.chat_started(self.now, engagement_id=f"eng-{n}", dialog_id=f"dlg-{n}"))
@@ -81,8 +90,6 @@ class Session:
         if self.move(Input.SEND) is not Outcome.PROCEED:
             return
         self.sends += 1
-        pmid = f"pm-{self.sends}"
-        self.chat = replace(self.chat, outbox=self.chat.outbox | {pmid})
         me = events.participant("cust-p", "CUSTOMER")
         echo = events.message(
             self.now, sender=me, element_type="text", text="hi", client_message_id=f"c-{self.sends}"
@@ -137,11 +144,19 @@ class Session:
     def apply(self, decisions: tuple[Decision, ...]) -> None:
         for decision in decisions:
             match decision:
-                case Emit(event=event):
+                case Emit(event=event) | Order(event=event) if event is not None:
                     self.append(event)
                 case EndChat(event=event):
                     self.close(event)
-                case Broadcast() | CheckEngagement() | ConfirmStart() | Park() | SettleOutbox():
+                case (
+                    Order()
+                    | ArmChatIdle()
+                    | Broadcast()
+                    | CheckEngagement()
+                    | ConfirmStart()
+                    | Park()
+                    | SettleOutbox()
+                ):
                     pass
 
 
@@ -158,7 +173,7 @@ def webhook(kind: str, dialog: int, i: int) -> dict[str, Any]:
             sender_type="CUSTOMER",
             index=i,
             message_id=f"m-{dialog}-{i}",
-            providerMessageId=f"pm-{i}",
+            providerMessageId=f"s:c-{i}",
             **ids,
         )
     if kind == "agent_joined":

@@ -22,6 +22,7 @@ from axp_chat_connector.sessions.lifecycle import (
     Phase,
     SessionState,
     admit,
+    attempt,
     step,
 )
 
@@ -61,6 +62,7 @@ for _c in ChatState:
         _live = _c in (STARTING, OPEN, ENDING)
         _expect(_s, _c, Input.CHAT_CLOSED, _s, ENDED if _live else _c, P if _live else N)
         _expect(_s, _c, Input.CHAT_IDLE, _s, ENDING if _c is OPEN else _c, P if _c is OPEN else N)
+        _expect(_s, _c, Input.CHAT_IDLE_WARNING, _s, _c, P if _c is OPEN else N)
     for _what in Input:
         if _what not in COMMANDS:
             _expect(E, _c, _what, E, _c, N)
@@ -161,6 +163,18 @@ def test_agent_leaving_and_errors_and_timers() -> None:
     assert step(open_, Input.SESSION_IDLE).phase == Phase(G, OPEN)
     assert step(open_, Input.AXP_SESSION_GONE).outcome is Outcome.END_CHAT_AND_SESSION
     assert step(INITIAL, Input.AXP_SESSION_GONE) == Move(INITIAL, Outcome.RECREATE_AXP_SESSION)
+    assert step(open_, Input.CHAT_IDLE_WARNING) == Move(open_, P)
+    assert step(idle.phase, Input.CHAT_IDLE_WARNING).outcome is N
+
+
+@pytest.mark.parametrize("phase", ALL_PHASES, ids=lambda p: f"{p.session.name}-{p.chat.name}")
+@pytest.mark.parametrize("what", list(Input), ids=lambda i: i.name)
+def test_attempt_is_step_without_the_error(phase: Phase, what: Input) -> None:
+    try:
+        expected: Move | None = step(phase, what)
+    except (InvalidState, NotFound):
+        expected = None
+    assert attempt(phase, what) == expected
 
 
 def test_every_command_but_login_has_an_input() -> None:

@@ -19,8 +19,16 @@ from axp_chat_connector.axp.models.notification_in_gen import (
 from axp_chat_connector.errors import BadRequest
 from axp_chat_connector.protocol import events
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
+from axp_chat_connector.sessions.axp_events import (
+    RouteKind,
+    UnknownEvent,
+    dedupe_key,
+    parse_webhook_event,
+    route_keys,
+)
 from axp_chat_connector.sessions.lifecycle import ChatState
 from axp_chat_connector.sessions.mapping import (
+    ArmChatIdle,
     Broadcast,
     ChatView,
     CheckEngagement,
@@ -28,16 +36,13 @@ from axp_chat_connector.sessions.mapping import (
     Emit,
     EndChat,
     Mapped,
+    Order,
     Park,
-    RouteKind,
     SettleOutbox,
-    UnknownEvent,
     chat_over,
-    dedupe_key,
     map_event,
-    parse_webhook_event,
-    route_keys,
 )
+from axp_chat_connector.sessions.sends import SendContent
 from tests.unit.sessions import axp_bodies as body
 
 NOW = datetime(2026, 11, 25, 13, 0, 1, tzinfo=UTC)
@@ -49,7 +54,7 @@ OPEN = ChatView(
     provider_dialog_id=body.PROVIDER_DIALOG,
     correlation_ids=frozenset({"corr-start"}),
     customer_ids=frozenset({"cust-p"}),
-    outbox=frozenset({"pm-1"}),
+    session_id="s-1",
 )
 WITH_AGENT = replace(OPEN, participants=frozenset({"agent-c"}))
 STARTING = ChatView(
@@ -57,6 +62,8 @@ STARTING = ChatView(
     provider_dialog_id=body.PROVIDER_DIALOG,
     correlation_ids=frozenset({"corr-start"}),
 )
+OPENED_BY_PROVIDER_DIALOG = replace(STARTING, state=ChatState.OPEN)
+"""An event parked while STARTING, mapped once the chat is open (its own ids only)."""
 
 
 def mapped(raw: dict[str, Any], chat: ChatView = OPEN) -> Mapped:
@@ -64,7 +71,10 @@ def mapped(raw: dict[str, Any], chat: ChatView = OPEN) -> Mapped:
 
 
 def emitted(result: Mapped) -> list[dict[str, Any]]:
-    return [d.event for d in result.decisions if isinstance(d, Emit)]
+    """The events the decisions append (messages through the hold included)."""
+    return [
+        d.event for d in result.decisions if isinstance(d, Emit | Order) and d.event is not None
+    ]
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -215,7 +225,9 @@ def test_nobody_joins_an_ended_chat(state: ChatState) -> None:
 
 
 def test_a_bot_greeting_before_create_engagement_answers_is_mapped_by_provider_dialog() -> None:
-    result = mapped(body.participant("PARTICIPANT_ADDED", "BOT"), STARTING)
+    greeting = body.participant("PARTICIPANT_ADDED", "BOT")
+    assert mapped(greeting, STARTING) == Mapped(STARTING, (Park(),))  # until chat.started
+    result = mapped(greeting, OPENED_BY_PROVIDER_DIALOG)
     assert [e["type"] for e in emitted(result)] == ["participant.joined"]
     assert result.chat.participants == {"agent-c"}
 
@@ -288,7 +300,7 @@ def test_the_customer_disconnected_by_axp_ends_the_chat_by_agent() -> None:
         reason=ChatEndReason.AGENT_CLOSED,
     )
     assert mapped(raw) == Mapped(OPEN, (EndChat(ended),))
-    assert mapped(raw, STARTING) == Mapped(STARTING, (EndChat(ended),))
+    assert mapped(raw, STARTING) == Mapped(STARTING, (Park(),))
 
 
 @pytest.mark.parametrize("state", [ChatState.ENDING, ChatState.ENDED])
@@ -301,12 +313,12 @@ def test_the_customer_disconnect_after_our_end_changes_nothing(state: ChatState)
 # --- messages ------------------------------------------------------------------------------
 
 
-def test_an_agent_message() -> None:
+def test_an_agent_message_goes_through_the_hold_and_restarts_the_idle_clock() -> None:
     result = mapped(body.message())
     assert result == Mapped(
         OPEN,
         (
-            Emit(
+            Order(
                 {
                     "type": "message",
                     "at": AT,
@@ -318,6 +330,7 @@ def test_an_agent_message() -> None:
                     "format": "PLAINTEXT",
                 }
             ),
+            ArmChatIdle(),
         ),
         6,
         body.DIALOG,
@@ -373,22 +386,25 @@ def test_message_format_is_passed_on_and_defaults_to_plaintext() -> None:
     assert emitted(mapped(raw))[0]["format"] == "PLAINTEXT"
 
 
-def test_our_own_message_settles_the_outbox_and_is_not_echoed() -> None:
+def test_our_own_message_settles_the_send_and_is_not_echoed() -> None:
     raw = body.message(
-        sender_type="CUSTOMER", index=7, message_id="msg-7", providerMessageId="pm-1"
+        sender_type="CUSTOMER", index=7, message_id="msg-7", providerMessageId="s-1:c-1"
     )
     result = mapped(raw)
-    assert result.decisions == (SettleOutbox("pm-1", 7, "msg-7"),)
-    assert result.chat.outbox == frozenset()
+    sent = SendContent("text", "Select a variant", "PLAINTEXT")
+    assert result.decisions == (SettleOutbox("s-1:c-1", 7, "msg-7", sent),)
+    assert result.chat == OPEN
     assert (result.index, result.dialog_id) == (7, body.DIALOG)
 
 
-@pytest.mark.parametrize("pmid", [None, "pm-settled-before"])
-def test_a_customer_message_not_in_the_outbox_is_never_echoed(pmid: str | None) -> None:
+@pytest.mark.parametrize("pmid", [None, "s-2:c-1", "s-1"])
+def test_a_customer_message_not_ours_only_moves_the_hold_on(pmid: str | None) -> None:
     raw = body.message(sender_type="CUSTOMER", index=7)
     if pmid is not None:
         raw["providerMessageId"] = pmid
-    assert mapped(raw) == Mapped(OPEN, (), 7, body.DIALOG)
+    assert mapped(raw) == Mapped(OPEN, (Order(None),), 7, body.DIALOG)
+    del raw["messageIndex"]
+    assert mapped(raw) == Mapped(OPEN, (), None, body.DIALOG)
 
 
 # --- typing, errors, engagement created ----------------------------------------------------
@@ -436,7 +452,8 @@ def test_creation_failed_while_starting_matched_by_correlation_id() -> None:
     raw = body.engagement_error()
     for name in ("engagementId", "dialogId", "providerDialogId", "detail"):
         del raw[name]
-    result = mapped(raw, STARTING)
+    assert mapped(raw, STARTING) == Mapped(STARTING, (Park(),))
+    result = mapped(raw, OPENED_BY_PROVIDER_DIALOG)
     assert [type(d) for d in result.decisions] == [Emit, EndChat]
     assert result.decisions[0] == Emit(
         {
@@ -454,11 +471,14 @@ def test_creation_failed_while_starting_matched_by_correlation_id() -> None:
 def test_other_engagement_errors_are_checked() -> None:
     result = mapped(body.engagement_error("MESSAGE_DELIVERY_FAILED"))
     assert [type(d) for d in result.decisions] == [Emit, CheckEngagement]
-    assert result.decisions[0].event["code"] == "MESSAGE_DELIVERY_FAILED"  # type: ignore[union-attr]
+    first = result.decisions[0]
+    assert isinstance(first, Emit)
+    assert first.event["code"] == "MESSAGE_DELIVERY_FAILED"
     raw = body.engagement_error("MESSAGE_DELIVERY_FAILED")
     for name in ("engagementId", "dialogId", "providerDialogId"):
         del raw[name]
-    assert [type(d) for d in mapped(raw, STARTING).decisions] == [Emit]
+    assert [type(d) for d in mapped(raw, STARTING).decisions] == [Park]
+    assert [type(d) for d in mapped(raw, OPENED_BY_PROVIDER_DIALOG).decisions] == [Emit]
 
 
 def test_errors_after_the_chat_ended_or_from_strangers_are_ignored() -> None:

@@ -1,0 +1,154 @@
+"""`SessionRecords`: the one way the session layer reads and writes a session document.
+
+Read-modify-write with compare-and-set (`change`), the same with the events the change causes
+in one atomic store step (`change_and_append`), and plain appends; every append rings the bus
+afterwards (append then publish: a notice never announces an event that is not durable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from axp_chat_connector.bus.base import Bus
+from axp_chat_connector.errors import Conflict, NotFound
+from axp_chat_connector.sessions.lifecycle import Input, Outcome, attempt, step
+from axp_chat_connector.sessions.record import SessionRecord, from_doc, to_doc
+from axp_chat_connector.store.base import Store
+
+Clock = Callable[[], float]
+Edit = Callable[[SessionRecord], tuple[SessionRecord, list[dict[str, Any]]] | None]
+"""The new record and the events the change causes, or None: nothing to change."""
+Loaded = tuple[SessionRecord, int]
+"""A record and the version it was read at."""
+
+
+class SessionRecords:
+    def __init__(self, *, store: Store, bus: Bus, clock: Clock) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    async def load(self, session_id: str) -> Loaded:
+        found = await self.store.get_session(session_id)
+        if found is None:
+            raise NotFound("no such session")
+        doc, version = found
+        return from_doc(doc), version
+
+    async def change(
+        self,
+        session_id: str,
+        edit: Callable[[SessionRecord], Awaitable[SessionRecord | None] | SessionRecord | None],
+        *,
+        loaded: Loaded | None = None,
+        attempts: int = 8,
+    ) -> SessionRecord | None:
+        """Read-modify-write with compare-and-set; `edit` returns the new record or None (no
+        change). Retried on a conflict with another writer (another instance, a webhook).
+        `loaded` is a (record, version) just read, to save the first read."""
+        for _ in range(attempts):
+            record, version = loaded or await self.load(session_id)
+            loaded = None
+            result = edit(record)
+            updated = await result if isinstance(result, Awaitable) else result
+            if updated is None:
+                return None
+            try:
+                await self.store.update_session(
+                    session_id, to_doc(updated), expected_version=version
+                )
+            except Conflict:
+                continue
+            return updated
+        raise Conflict(f"session {session_id} kept changing")
+
+    async def step(
+        self, session_id: str, what: Input, *, strict: bool = True
+    ) -> SessionRecord | None:
+        """Move the session's phase by the lifecycle table (compare-and-set): the moved
+        record, or None when the move is NOOP. `strict`: a pair not in the table raises (as
+        `lifecycle.step`); otherwise it is None too (a happening that no longer applies)."""
+
+        def edit(current: SessionRecord) -> SessionRecord | None:
+            move = step(current.phase, what) if strict else attempt(current.phase, what)
+            if move is None or move.outcome is not Outcome.PROCEED:
+                return None
+            return replace(current, state=move.phase.session, chat=move.phase.chat)
+
+        return await self.change(session_id, edit)
+
+    async def append(
+        self, session_id: str, new: list[dict[str, Any]], *, dedupe_key: str | None = None
+    ) -> list[int]:
+        """Append durable events and ring the bus; with `dedupe_key`, only if it was not
+        marked yet (marked in the same step; `[]` for a duplicate)."""
+        if not new:
+            return []
+        seqs = await self.store.append_events(
+            session_id, new, now=self.clock(), dedupe_key=dedupe_key
+        )
+        await self._appended(session_id, seqs)
+        return seqs
+
+    async def change_and_append(
+        self,
+        session_id: str,
+        edit: Edit,
+        *,
+        loaded: Loaded | None = None,
+        dedupe_key: str | None = None,
+        attempts: int = 8,
+    ) -> tuple[SessionRecord, list[int]] | None:
+        """`change`, where `edit` also names the events the change causes: the new document
+        and the events are written in one atomic step (a crash between the two cannot leave a
+        state that says "done" with its event missing). None when `edit` changed nothing, or
+        when `dedupe_key` was marked already (see `write`)."""
+        for _ in range(attempts):
+            record, version = loaded or await self.load(session_id)
+            loaded = None
+            result = edit(record)
+            if result is None:
+                return None
+            updated, new = result
+            try:
+                seqs = await self.write(updated, version, new, dedupe_key=dedupe_key)
+            except Conflict:
+                continue
+            return None if seqs is None else (updated, seqs)
+        raise Conflict(f"session {session_id} kept changing")
+
+    async def write(
+        self,
+        record: SessionRecord,
+        version: int,
+        new: list[dict[str, Any]],
+        *,
+        dedupe_key: str | None = None,
+    ) -> list[int] | None:
+        """Compare-and-set `record` (read at `version`) and append `new`, in one atomic step,
+        then ring the bus: the seqs given. With `dedupe_key`, marked in the same step: None
+        (nothing written) when it was marked already. Raises `Conflict` (nothing written, the
+        key left unmarked) when the session moved since `version`."""
+        written = await self.store.update_session_and_append(
+            record.session_id,
+            to_doc(record),
+            expected_version=version,
+            events=new,
+            now=self.clock(),
+            dedupe_key=dedupe_key,
+        )
+        if written is None:
+            return None
+        seqs = written[1]
+        await self._appended(record.session_id, seqs)
+        return seqs
+
+    async def _appended(self, session_id: str, seqs: list[int]) -> None:
+        if seqs:
+            await self.bus.publish(session_id, seqs[-1])

@@ -1,0 +1,47 @@
+"""How many store calls the two hot paths make (docs/architecture.md quotes these numbers):
+an agent's message from AXP's callback to its answer, and a customer `send` from its frame
+to its `accepted` answer. Run with `-s` to see the calls."""
+
+from __future__ import annotations
+
+from tests.integration.sessions.conftest import Harness, wait_for
+from tests.integration.sessions.counting import counted
+
+MOST_PER_WEBHOOK = 4
+MOST_PER_SEND = 7
+
+
+async def test_store_calls_per_webhook_and_per_send(harness: Harness) -> None:
+    session_id, engagement_id, _ = await harness.chatting()
+    harness.webhook_store_calls.clear()
+    await harness.say(engagement_id, "hello")
+    await harness.text(session_id, "hello")
+    with counted() as send:
+        await harness.ok("send", session_id, id_="m-1", text="hi")
+    await harness.event(session_id, lambda e: e.get("clientMessageId") == "m-1", "the echo")
+
+    async def customer_callback() -> bool:
+        return len(harness.webhook_store_calls) >= 2
+
+    await wait_for(customer_callback, "AXP's callback of the customer's message")
+    agent = next(calls for kind, calls in harness.webhook_store_calls if kind == "MESSAGES")
+    print(f"\nagent message webhook: {len(agent)} store calls {agent}")
+    print(f"customer send: {len(send)} store calls {send}")
+    for kind, calls in harness.webhook_store_calls[1:]:
+        print(f"then {kind} webhook: {len(calls)} store calls {calls}")
+    assert len(agent) <= MOST_PER_WEBHOOK
+    assert len(send) <= MOST_PER_SEND
+
+
+async def test_the_outbox_worker_reports_the_outbox_depth(harness: Harness) -> None:
+    session_id, _, _ = await harness.chatting()
+    await harness.faults(
+        operations=[{"operation": "sendDigitalMessage", "status": 503, "count": 1000}]
+    )
+    harness.outbox_depths.clear()
+    await harness.ok("send", session_id, text="waiting")
+
+    async def one_waiting() -> bool:
+        return 1 in harness.outbox_depths
+
+    await wait_for(one_waiting, "the depth of one waiting send")
