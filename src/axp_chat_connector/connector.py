@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -305,17 +305,23 @@ async def assemble(
             outbox_depth=metrics.outbox_depth.set,
         )
         receiver = webhook_receiver(settings, sessions.intake.take, metrics)
+        workers = [
+            background.Worker(
+                name, run, on_restart=lambda n: metrics.worker_restarts.labels(n).inc()
+            )
+            for name, run in (("outbox", sessions.outbox.run), ("sweeper", sessions.sweeper.run))
+        ]
         app = create_app(
             service=sessions.service,
             bus=bus,
             limits=transport_limits(settings),
-            readiness=_readiness(store, bus, axp),
+            readiness=_readiness(store, bus, axp, workers),
             extra_routes=web_routes(),
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
         )
-        for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
-            stack.push_async_callback(_stop, background.spawn(work, name=name))
+        for worker in workers:
+            stack.push_async_callback(_stop, background.spawn(worker.supervise(), name=worker.name))
         _log.info("startup.ready", store=settings.store_url.split(":", 1)[0])
         yield Assembled(
             app=app,
@@ -343,11 +349,13 @@ def webhook_receiver(
     )
 
 
-def _readiness(store: Store, bus: Bus, axp: AxpClient) -> Callable[[], Awaitable[list[str]]]:
-    """`/readyz`: the parts that do not answer now."""
+def _readiness(
+    store: Store, bus: Bus, axp: AxpClient, workers: Sequence[background.Worker] = ()
+) -> Callable[[], Awaitable[list[str]]]:
+    """`/readyz`: the parts that do not answer now, and the background workers that are down."""
 
     async def ready() -> list[str]:
-        failing: list[str] = []
+        failing: list[str] = [worker.name for worker in workers if worker.down]
         for name, check in (("store", store.ping), ("bus", bus.ping), ("axp", axp.tokens.get)):
             try:
                 await check()

@@ -68,6 +68,12 @@ class Metrics:
             "Customer sends accepted and not yet delivered to AXP (all instances).",
             registry=self.registry,
         )
+        self.worker_restarts = Counter(
+            "axp_chat_worker_restarts",
+            "Background workers (outbox, sweeper) restarted after they died.",
+            ["worker"],
+            registry=self.registry,
+        )
         self.ws_connections = self.connections.labels("websocket")
         self.poll_connections = self.connections.labels("longpoll")
         self.ws_answers = self.frames_out.labels("websocket", "answer")

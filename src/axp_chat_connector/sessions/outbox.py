@@ -99,7 +99,18 @@ class OutboxWorker:
             self.owner, now=self.records.clock(), lease=self.config.outbox_lease, limit=50
         )
         if items:
-            await asyncio.gather(*(self.deliver(item) for item in items))
+            outcomes = await asyncio.gather(
+                *(self.deliver(item) for item in items), return_exceptions=True
+            )
+            for item, outcome in zip(items, outcomes, strict=True):
+                if isinstance(outcome, Exception):  # one item's failure never stops the loop:
+                    # its lease runs out and it is taken over (settled, then sent) later
+                    _log.error(
+                        "outbox.item_failed",
+                        session_id=item.session_id,
+                        error=repr(outcome),
+                        exc_info=outcome,
+                    )
         return len(items)
 
     async def deliver(self, item: OutboxItem) -> None:
