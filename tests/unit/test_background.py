@@ -14,6 +14,15 @@ from axp_chat_connector import background, connector
 BASE = 0.05
 
 
+async def supervise_until(worker: background.Worker, reached: asyncio.Event) -> None:
+    """Supervise `worker` until `reached` is set, then stop it."""
+    task = asyncio.create_task(worker.supervise())
+    await asyncio.wait_for(reached.wait(), 5)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def test_a_dying_worker_is_restarted_with_backoff_counted_and_down_meanwhile() -> None:
     runs: list[float] = []
     restarts: list[tuple[str, bool]] = []
@@ -28,11 +37,7 @@ async def test_a_dying_worker_is_restarted_with_backoff_counted_and_down_meanwhi
 
     worker = background.Worker("outbox", run, backoff_base=BASE)
     worker.on_restart = lambda name: restarts.append((name, worker.down))
-    task = asyncio.create_task(worker.supervise())
-    await asyncio.wait_for(healthy.wait(), 5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await supervise_until(worker, healthy)
     assert worker.restarts == 3
     assert restarts == [("outbox", True)] * 3, "counted, and down while it waits to restart"
     assert not worker.down
@@ -52,11 +57,7 @@ async def test_a_worker_that_returns_is_restarted_too() -> None:
             await asyncio.Event().wait()
 
     worker = background.Worker("sweeper", run, backoff_base=0.01)
-    task = asyncio.create_task(worker.supervise())
-    await asyncio.wait_for(again.wait(), 5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await supervise_until(worker, again)
     assert worker.restarts == 1
 
 
