@@ -7,6 +7,8 @@ import { ChatClient } from '../sdk/index.js';
 import { directionOf, pickLocale, translator } from './i18n.js';
 import { applyTheme, layout } from './layout.js';
 import { parseFields, readPrechat, showPrechatErrors } from './prechat.js';
+import { IdTokenSource, providerFromUrl } from './identity.js';
+import { VerifiedLogin } from './verified.js';
 import { MessageLog } from './messages.js';
 import { refreshTimes } from './times.js';
 import { download, transcriptText } from './transcript.js';
@@ -22,6 +24,9 @@ import { download, transcriptText } from './transcript.js';
  * @property {string} [fields]    optional pre-chat fields, see prechat.js
  * @property {boolean} [open]     open the window on load
  * @property {string} [locale]    language (`en`, `de`, `fr`, `es`, `ar`); default: the page's
+ * @property {string} [idTokenUrl] verified customers: the site's URL answering `{idToken, expiresIn}`
+ * @property {import('./identity.js').IdTokenProvider} [idTokenProvider] verified customers: the site's function
+ * @property {boolean} [guest]     with a provider: offer the guest form when nobody is signed in
  * @property {ChatClient} [client] for tests
  * @typedef {WidgetOptions & import('./layout.js').Theme} WidgetSettings
  */
@@ -104,6 +109,11 @@ export class ChatWidget {
       chatOpen: () => this.chatOpen,
       resend: (kind, text, action) => (kind === 'text' ? this.#sendText(text) : this.#act(kind, action)),
     });
+    this.mounted = false;
+    /** @type {VerifiedLogin | null} */
+    this.verified = null;
+    const provider = options.idTokenProvider ?? (options.idTokenUrl ? providerFromUrl(options.idTokenUrl) : null);
+    if (provider) this.setIdTokenProvider(provider);
     this.#wire();
     this.#listen();
     if (this.client.hasSession) this.#showChat();
@@ -113,6 +123,7 @@ export class ChatWidget {
     this.#setOpen(open, false);
     this.#connectivity(this.browserOffline);
     setInterval(() => refreshTimes(this.ui.log, this.locale), TIMES_EVERY_MS);
+    this.mounted = true;
   }
 
   /**
@@ -121,6 +132,34 @@ export class ChatWidget {
    */
   setTheme(theme) {
     applyTheme(this.ui, theme);
+  }
+
+  /**
+   * Log customers in as verified: `provider` resolves to the site's id token for whoever is
+   * signed in (`{idToken, expiresIn?}` or the token), or null for nobody (identity.js).
+   * @param {import('./identity.js').IdTokenProvider} provider
+   */
+  setIdTokenProvider(provider) {
+    if (this.verified) {
+      this.verified.source.setProvider(provider);
+    } else {
+      this.verified = new VerifiedLogin(new IdTokenSource(provider), {
+        ui: this.ui.signedIn,
+        client: this.client,
+        t: this.t,
+        guest: this.options.guest === true,
+        showGuestForm: (shown) => (this.ui.form.hidden = !shown),
+        parameters: () => {
+          this.contextSent = true; // the login carries the page: no separate `context`
+          return pageContext();
+        },
+        loggedIn: async () => {
+          this.#showChat();
+          await this.#startChat();
+        },
+      });
+    }
+    if (this.mounted && !this.client.hasSession) this.#showForm();
   }
 
   // ---- layout --------------------------------------------------------------------------
@@ -188,7 +227,8 @@ export class ChatWidget {
     if (open) this.log.scroll();
     if (!moveFocus) return;
     if (open) {
-      const target = this.ui.form.hidden ? this.ui.input : this.ui.form.querySelector('input');
+      const signedIn = this.ui.signedIn.button.hidden ? null : this.ui.signedIn.button;
+      const target = !this.ui.chat.hidden ? this.ui.input : (signedIn ?? this.ui.form.querySelector('input'));
       target?.focus();
     } else {
       this.ui.launcher.focus();
@@ -201,8 +241,10 @@ export class ChatWidget {
     if (badge) badge.hidden = !on;
   }
 
+  /** Before a session: the pre-chat form, or a verified customer's "Start chat". */
   #showForm() {
-    this.ui.form.hidden = false;
+    this.ui.form.hidden = this.verified !== null;
+    if (this.verified) void this.verified.show();
     this.ui.chat.hidden = true;
     this.ui.endButton.hidden = true;
     this.ui.confirm.hidden = true;
@@ -211,6 +253,7 @@ export class ChatWidget {
 
   #showChat() {
     this.ui.form.hidden = true;
+    this.verified?.hide();
     this.ui.chat.hidden = false;
     this.#chatState();
   }
@@ -322,7 +365,7 @@ export class ChatWidget {
     const t = this.t;
     c.on('session', () => {
       this.#sendContext();
-      if (this.ui.form.hidden === false && this.client.hasSession) this.#showChat();
+      if (this.ui.chat.hidden && this.client.hasSession) this.#showChat();
     });
     c.on('chat.started', () => {
       this.chatOpen = true;
