@@ -8,7 +8,8 @@ Needs no setting, yet honours them: every `AXP_CHAT_*` environment variable appl
 ones, which are always the emulator's; `--store` and `--bus` win over the environment. Without
 a store setting the data lives in a temporary SQLite file, gone when the demo stops. A second
 instance joins a running demo's emulator with `--emulator-url` (same store, bus and
-`AXP_CHAT_SESSION_TOKEN_SECRET`).
+`AXP_CHAT_SESSION_TOKEN_SECRET`; and the same `AXP_CHAT_ID_TOKEN_*` where one instance's
+`/demo/id-token` may log in at another: each makes its own random key otherwise).
 """
 
 from __future__ import annotations
