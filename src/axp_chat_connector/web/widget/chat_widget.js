@@ -1,15 +1,16 @@
-// The chat widget: a launcher button, a pre-chat form and a chat window, in a shadow root so
-// that the site's styles and the widget's do not mix. It drives the SDK's ChatClient and draws
-// what its events say; every text from either side goes in as text (Markdown through the safe
-// renderer only).
+// The chat widget: a launcher button, a pre-chat form (or a verified customer's "Start chat")
+// and a chat window, in a shadow root so that the site's styles and the widget's do not mix. It
+// drives the SDK's ChatClient and draws what its events say; every text from either side goes in
+// as text (Markdown through the safe renderer only).
 
 import { ChatClient } from '../sdk/index.js';
-import { directionOf, pickLocale, translator } from './i18n.js';
+import { directionOf, errorText, pickLocale, translator } from './i18n.js';
 import { applyTheme, layout } from './layout.js';
 import { parseFields, readPrechat, showPrechatErrors } from './prechat.js';
 import { IdTokenSource, providerFromUrl } from './identity.js';
 import { VerifiedLogin } from './verified.js';
 import { MessageLog } from './messages.js';
+import { remember, remembered, pageContext } from './page_state.js';
 import { refreshTimes } from './times.js';
 import { download, transcriptText } from './transcript.js';
 
@@ -34,7 +35,6 @@ import { download, transcriptText } from './transcript.js';
 const OPEN_KEY = 'axp-chat-widget:open';
 const TYPING_SHOWN_MS = 6000;
 const TIMES_EVERY_MS = 30_000;
-const PAGE_LIMIT = 256;
 
 /** @type {Record<string, MessageKey>} */
 const ENDED = {
@@ -43,37 +43,6 @@ const ENDED = {
   USER_INACTIVE: 'endedInactive',
   SYSTEM_CLOSED: 'endedSystem',
 };
-
-/** @returns {Record<string, string>} where the customer is, as session parameters */
-function pageContext() {
-  return {
-    pageUrl: location.href.slice(0, PAGE_LIMIT),
-    pageTitle: (document.title || location.pathname).slice(0, PAGE_LIMIT),
-  };
-}
-
-/** @param {string} key @returns {string | null} */
-function remembered(key) {
-  try {
-    return sessionStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-/** @param {string} key @param {string} value */
-function remember(key, value) {
-  try {
-    sessionStorage.setItem(key, value);
-  } catch {
-    // not kept: fine
-  }
-}
-
-/** @param {unknown} err */
-function reason(err) {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class ChatWidget {
   /** @param {WidgetSettings} options */
@@ -195,7 +164,7 @@ export class ChatWidget {
     });
     ui.confirmYes.addEventListener('click', () => {
       ui.confirm.hidden = true;
-      this.client.end().catch((err) => this.log.system(this.t('cannotEnd', { error: reason(err) })));
+      this.client.end().catch((err) => this.log.system(this.t('cannotEnd', { error: errorText(err) })));
     });
     ui.idleButton.addEventListener('click', () => this.#sendText(this.t('stillHere')));
     ui.restartButton.addEventListener('click', () => void this.#startChat());
@@ -292,7 +261,7 @@ export class ChatWidget {
       await this.#startChat();
     } catch (err) {
       this.contextSent = false;
-      error.textContent = this.t('cannotStart', { error: reason(err) });
+      error.textContent = this.t('cannotStart', { error: errorText(err) });
     } finally {
       submit.disabled = false;
     }
@@ -304,7 +273,7 @@ export class ChatWidget {
       await this.client.start();
       this.ui.input.focus();
     } catch (err) {
-      this.log.system(this.t('cannotStart', { error: reason(err) }));
+      this.log.system(this.t('cannotStart', { error: errorText(err) }));
       this.ui.restart.hidden = false;
     }
   }

@@ -72,6 +72,14 @@ const EN = {
   cannotVerify: 'Sorry, we could not check that you are signed in: {error}',
 };
 
+/**
+ * The text of an error, for the messages that show one (`cannotStart`, `cannotVerify`…).
+ * @param {unknown} err
+ */
+export function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** @type {Record<string, Record<MessageKey, string>>} */
 export const LOCALES = {
   en: EN,

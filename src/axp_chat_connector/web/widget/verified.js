@@ -5,6 +5,7 @@
 // its connector allows guests (`data-guest="true"`).
 
 import { el } from './dom.js';
+import { errorText } from './i18n.js';
 import { IdTokenError } from './identity.js';
 
 /** @typedef {import('./identity.js').IdTokenSource} IdTokenSource */
@@ -31,11 +32,6 @@ export function buildSignedIn(t) {
  * @property {() => Record<string, string>} parameters  session parameters for the login
  * @property {() => Promise<void>} loggedIn   the session is open: show the chat, start it
  */
-
-/** @param {unknown} err */
-function reason(err) {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class VerifiedLogin {
   /**
@@ -81,7 +77,7 @@ export class VerifiedLogin {
       if (await this.#loginWithToken(true)) await this.host.loggedIn();
     } catch (err) {
       if (err instanceof IdTokenError) this.#failed(err);
-      else ui.error.textContent = t('cannotStart', { error: reason(err) });
+      else ui.error.textContent = t('cannotStart', { error: errorText(err) });
     } finally {
       this.busy = false;
       ui.button.disabled = false;
@@ -121,7 +117,7 @@ export class VerifiedLogin {
   #failed(err) {
     const { ui, t } = this.host;
     ui.intro.textContent = '';
-    ui.error.textContent = t('cannotVerify', { error: reason(err) });
+    ui.error.textContent = t('cannotVerify', { error: errorText(err) });
     ui.button.hidden = this.host.guest;
     this.host.showGuestForm(this.host.guest);
   }
