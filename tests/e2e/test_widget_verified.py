@@ -164,3 +164,30 @@ async def test_a_failing_provider_is_said_and_guests_only_where_allowed(
     await guests.get_by_role("button", name="Start chat").click()
     await expect(guests.get_by_text("Waiting for an agent").first).to_be_visible(timeout=WAIT_MS)
     assert logins(connector)[-1]["customer"]["displayName"] == "Guest Gale"
+
+
+async def test_a_token_near_its_end_is_never_used_the_next_login_gets_a_new_one(
+    fake: tuple[FakeConnector, str], context: BrowserContext
+) -> None:
+    from playwright.async_api import expect
+
+    connector, base = fake
+    tokens = [id_token(f"Ada {n}") for n in range(1, 5)]
+    # each good for 30 s: too little to keep, so each showing and each login asks anew
+    provider = f"window.tokens = {tokens!r};" + (
+        "window.chatToken = async () => ({ idToken: window.tokens.shift(), expiresIn: 30 });"
+    )
+    page = await site_page(
+        context, base, "again.html", 'data-id-token-provider="chatToken"', provider
+    )
+    await page.get_by_role("button", name=LAUNCHER).click()
+    await expect(page.get_by_text("You are signed in as Ada 1.")).to_be_visible()
+    await page.get_by_role("button", name="Start chat").click()
+    await expect(page.get_by_text("Waiting for an agent").first).to_be_visible(timeout=WAIT_MS)
+    assert logins(connector)[-1]["idToken"] == tokens[1]
+
+    await connector.emit(connector.session, {"type": "session.ended", "reason": "USER_INACTIVE"})
+    await expect(page.get_by_text("You are signed in as Ada 3.")).to_be_visible(timeout=WAIT_MS)
+    await page.get_by_role("button", name="Start chat").click()
+    await until(lambda: logins(connector)[-1].get("idToken") == tokens[3], "the second login")
+    await expect(page.get_by_text("Waiting for an agent").first).to_be_visible(timeout=WAIT_MS)
