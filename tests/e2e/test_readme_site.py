@@ -2,7 +2,8 @@
 guests off, the Origin allow-list), its script tag on a page of another origin (a site served
 here), its Python as that site's backend behind a cookie login, and the AXP emulator as a
 process. A visitor who is not signed in is asked to sign in; a signed-in customer chats without
-a form and the agent sees the identity the site vouched for."""
+a form and the agent sees the identity the site vouched for; a page on an origin not listed gets
+no widget."""
 
 from __future__ import annotations
 
@@ -182,3 +183,18 @@ async def test_a_signed_in_customer_chats_as_who_the_site_says(
     session = engagement["dialogs"][0]["session"]
     assert session["customerIdentifiers"]["emailAddresses"] == ["ada@example.com"]
     assert session["sessionParameters"]["pageUrl"].startswith(site.site)
+
+
+async def test_a_page_on_an_origin_not_listed_gets_no_widget(
+    site: Stack, context: BrowserContext
+) -> None:
+    """The same page on another origin: the connector's CORS refuses the widget's modules."""
+    tag = code_block(site.section, "html")
+    backend = readme_backend(site.section, site.id_token_key)
+    async with serve_app(site_app(tag, backend)) as elsewhere:
+        page = await context.new_page()
+        async with page.expect_console_message(
+            lambda message: "the widget could not load" in message.text, timeout=WAIT_MS
+        ):
+            await page.goto(elsewhere)
+        assert await page.locator(".axp-chat-widget").count() == 0
