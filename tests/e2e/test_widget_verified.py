@@ -159,6 +159,7 @@ async def test_a_failing_provider_is_said_and_guests_only_where_allowed(
     )
     await guests.get_by_role("button", name=LAUNCHER).click()
     await expect(guests.get_by_text("could not check that you are signed in")).to_be_visible()
+    assert await axe_violations(guests) == []
     await guests.get_by_label("Name").fill("Guest Gale")
     await guests.get_by_label("Email").fill("gale@example.com")
     await guests.get_by_role("button", name="Start chat").click()
