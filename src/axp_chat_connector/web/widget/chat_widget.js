@@ -122,6 +122,7 @@ export class ChatWidget {
           this.contextSent = true; // the login carries the page: no separate `context`
           return pageContext();
         },
+        notLoggedIn: () => (this.contextSent = false),
         loggedIn: async () => {
           this.#showChat();
           await this.#startChat();

@@ -30,6 +30,7 @@ export function buildSignedIn(t) {
  * @property {boolean} guest                  the guest form may be offered
  * @property {(shown: boolean) => void} showGuestForm
  * @property {() => Record<string, string>} parameters  session parameters for the login
+ * @property {() => void} notLoggedIn       the login did not happen (the parameters were not sent)
  * @property {() => Promise<void>} loggedIn   the session is open: show the chat, start it
  */
 
@@ -75,7 +76,9 @@ export class VerifiedLogin {
     ui.error.textContent = '';
     try {
       if (await this.#loginWithToken(true)) await this.host.loggedIn();
+      else this.host.notLoggedIn();
     } catch (err) {
+      this.host.notLoggedIn();
       if (err instanceof IdTokenError) this.#failed(err);
       else ui.error.textContent = t('cannotStart', { error: errorText(err) });
     } finally {
