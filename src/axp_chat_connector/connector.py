@@ -82,6 +82,7 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
             key=settings.id_token_key.get_secret_value(),
             issuer=settings.id_token_issuer,
             audience=settings.id_token_audience,
+            max_age=timedelta(seconds=settings.id_token_max_age),
         )
     return ServiceConfig(
         token_secret=token_secret,
