@@ -1,4 +1,4 @@
-"""Every knob of the client transports, and the token bucket that paces commands.
+"""Every knob of the client transports (the pacing of commands is `pacing.Pace`).
 
 `TransportLimits` is a frozen value built once (from `Settings` by the caller) and passed to the
 WebSocket handler, the long-polling endpoints and the hub. `uvicorn_options` gives the server
@@ -7,7 +7,6 @@ settings that must agree with it (heartbeat pings, the largest message uvicorn b
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,29 +86,3 @@ def uvicorn_options(limits: TransportLimits) -> dict[str, Any]:
         "proxy_headers": False,
         "interface": "asgi3",
     }
-
-
-class TokenBucket:
-    """`rate` tokens per second, at most `burst`; a command takes one."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> float:
-        """Take a token: 0.0 if there was one, else the seconds until there is one."""
-        now = time.monotonic()
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if tokens >= 1.0:
-            self.tokens = tokens - 1.0
-            return 0.0
-        self.tokens = tokens
-        return (1.0 - tokens) / self.rate
-
-    def full(self) -> bool:
-        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
