@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from axp_chat_connector.transports.wsproto_server import ConnectorWSProtocol
+
 KIB = 1024
 
 
@@ -72,16 +74,16 @@ class TransportLimits:
 
 
 def uvicorn_options(limits: TransportLimits) -> dict[str, Any]:
-    """uvicorn settings for the connector: the wsproto stack (least memory per idle socket),
-    heartbeat pings as timers, no per-message deflate (zlib contexts: ~100 KB per socket once a
-    message has passed), a message cap above `max_frame_bytes` so a too-large frame gets 4413
-    from the handler (frames above twice the limit are cut by uvicorn itself with 1009), and no
-    uvicorn proxy-header middleware (`create_app` applies it to HTTP requests only)."""
+    """uvicorn settings for the connector: the wsproto stack (least memory per idle socket) with
+    the connector's close codes (`wsproto_server`: 4413 for a message over `max_frame_bytes`,
+    whatever its size, 1007 for invalid UTF-8), heartbeat pings as timers, no per-message
+    deflate (zlib contexts: ~100 KB per socket once a message has passed), and no uvicorn
+    proxy-header middleware (`create_app` applies it to HTTP requests only)."""
     return {
-        "ws": "wsproto",
+        "ws": ConnectorWSProtocol,
         "ws_ping_interval": limits.heartbeat,
         "ws_ping_timeout": limits.heartbeat_timeout,
-        "ws_max_size": 2 * limits.max_frame_bytes,
+        "ws_max_size": limits.max_frame_bytes,
         "ws_per_message_deflate": False,
         "proxy_headers": False,
         "interface": "asgi3",

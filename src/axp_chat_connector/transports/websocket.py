@@ -4,13 +4,15 @@ Served before Starlette's middleware stack (see `app.py`) to keep an idle socket
 coroutine per connection (the one awaiting `receive`), its state in a `__slots__` object, no
 other task while idle. Heartbeats are uvicorn's WebSocket pings (timers, `uvicorn_options`).
 
-A connection:
+The protocol (binding, cursor, pacing, close rules) is the pure `connection.ClientConnection`;
+this module does the I/O around it. A connection:
 - checks `Origin` before accepting (refused: the handshake is answered 403);
 - must bind (`login`/`resume`) within `bind_timeout` (close 4408); other commands before
   that get `unauthorized`, after it `login`/`resume` get `invalid_state` (`lifecycle.admit`);
 - answers every command exactly once with the service's frame (nothing for `{}`: an `ack`
   without id); a frame that is not a command gets `bad_request` (with `re` when its id could be
-  read), a binary frame `bad_request`, a frame over `max_frame_bytes` close 4413; commands over
+  read), a binary frame `bad_request`, a frame over `max_frame_bytes` close 4413 (a message
+  too large for uvicorn's buffer, or not UTF-8, is closed below: `wsproto_server`); commands over
   the rate get `rate_limited` (`retryAfter`), `flood_strikes` of them in a row close 4429;
 - once bound, joins the hub and pumps: when woken, a short-lived task reads the event log after
   the connection's cursor and writes each event once, in seq order (at most one pump per
