@@ -7,10 +7,11 @@
 
 WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no middleware frames
 held by an idle socket); everything else, lifespan included, goes to the Starlette app:
-`/healthz`, `/readyz`, `/metrics`, the long-polling routes, then `extra_routes`. Long-polling
-answers carry CORS headers for the allowed origins. `X-Forwarded-For`/`-Proto` from
-`trusted_proxies` are applied by the Starlette side only (`uvicorn_options` turns uvicorn's own
-proxy-header middleware off: it would hold a coroutine frame per idle WebSocket).
+`/healthz`, `/readyz`, `/metrics`, the long-polling routes, the SSE stream (`/v1/sse`), then
+`extra_routes`. Long-polling and SSE answers carry CORS headers for the allowed origins.
+`X-Forwarded-For`/`-Proto` from `trusted_proxies` are applied by the Starlette side only
+(`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would hold a coroutine
+frame per idle WebSocket).
 `direct_routes` (`(path prefix, route)`) skip the middleware stack too: the webhook receiver,
 a server-to-server hot path that needs neither CORS nor forwarded addresses.
 
@@ -46,6 +47,7 @@ from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
 from axp_chat_connector.transports.service import ClientService
+from axp_chat_connector.transports.sse import ServerSentEvents
 from axp_chat_connector.transports.websocket import WebSocketHandler
 
 WS_PATH: Final = "/v1/ws"
@@ -67,6 +69,7 @@ class ConnectorApp:
         websocket: WebSocketHandler,
         hub: Hub,
         longpoll: LongPoll,
+        sse: ServerSentEvents,
         metrics: Metrics,
         limits: TransportLimits,
         direct: Sequence[tuple[str, ASGIApp]] = (),
@@ -76,6 +79,7 @@ class ConnectorApp:
         self.websocket = websocket
         self.hub = hub
         self.longpoll = longpoll
+        self.sse = sse
         self.metrics = metrics
         self.limits = limits
 
@@ -121,6 +125,7 @@ def create_app(
     hub = Hub(bus, service, limits)
     websocket = WebSocketHandler(service, hub, limits, metrics)
     longpoll = LongPoll(service, hub, limits, metrics)
+    sse = ServerSentEvents(service, hub, limits, metrics)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -155,6 +160,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_text, methods=["GET"]),
             *longpoll.routes(),
+            *sse.routes(),
             *extra_routes,
         ],
         middleware=[
@@ -170,7 +176,7 @@ def create_app(
         lifespan=run,
     )
     direct = [(prefix, Router(routes=[route])) for prefix, route in direct_routes]
-    return ConnectorApp(starlette, websocket, hub, longpoll, metrics, limits, direct)
+    return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)
 
 
 def _as_cm(hook: LifespanHook) -> AbstractAsyncContextManager[Any]:

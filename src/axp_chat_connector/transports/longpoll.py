@@ -48,6 +48,7 @@ from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.shell import (
     bearer_token,
     check_origin,
+    client_gone,
     problem,
     run_command,
     seq_param,
@@ -84,7 +85,7 @@ class _Waiter:
 
 async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> bool:
     """Wait until `woken`, `wait` seconds, or the client leaving; False if it left."""
-    gone = asyncio.ensure_future(_disconnected(request))
+    gone = asyncio.ensure_future(client_gone(request.receive))
     try:
         await asyncio.wait((woken, gone), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -94,11 +95,6 @@ async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> b
         return True
     gone.exception()  # retrieved: a failed read also means the client is gone
     return False
-
-
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
 
 
 class LongPoll:

@@ -12,6 +12,7 @@ from typing import Final
 import structlog
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive
 
 from axp_chat_connector.errors import (
     BadRequest,
@@ -46,6 +47,12 @@ async def run_command(
         frame = conn.failed(ConnectorError())
     metrics.command(command.type.value, frame)
     return frame
+
+
+async def client_gone(receive: Receive) -> None:
+    """Return when the HTTP client has disconnected (the request body already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def problem(exc: ConnectorError) -> Response:

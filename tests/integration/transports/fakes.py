@@ -42,6 +42,8 @@ class FakeService:
         log = self.logs[session_id]
         seq = len(log) + 1
         log.append({"type": event_type, "at": "2026-01-01T00:00:00Z", "seq": seq, **fields})
+        if event_type == "session.ended":
+            self.ended.add(session_id)
         await self.bus.publish(session_id, seq)
         return seq
 
