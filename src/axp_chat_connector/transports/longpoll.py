@@ -46,9 +46,11 @@ from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.pacing import Pace
 from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.shell import (
+    Shell,
     bearer_token,
     check_origin,
     client_gone,
+    connection_closed,
     problem,
     run_command,
     seq_param,
@@ -97,14 +99,11 @@ async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> b
     return False
 
 
-class LongPoll:
+class LongPoll(Shell):
     def __init__(
         self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
     ) -> None:
-        self.service = service
-        self.hub = hub
-        self.limits = limits
-        self.metrics = metrics
+        super().__init__(service, hub, limits, metrics)
         self._paces: OrderedDict[str, Pace] = OrderedDict()
 
     def routes(self) -> list[Route]:
@@ -196,7 +195,7 @@ class LongPoll:
         finally:
             self.hub.detach(session_id, waiter)
             self.metrics.poll_connections.dec()
-            await self._closed(session_id)
+            await connection_closed(self, session_id)
         reader = ClientConnection(self.limits, Mode.BATCH, session_id=session_id, cursor=after)
         texts = self._deliver(reader, events)
         if waiter.ephemerals:
@@ -220,12 +219,6 @@ class LongPoll:
                 break
         self.metrics.poll_events.inc(len(texts))
         return texts
-
-    async def _closed(self, session_id: str) -> None:
-        try:
-            await self.service.connection_closed(session_id)
-        except ConnectorError as exc:
-            _log.warning("poll.closed_failed", session_id=session_id, error=exc.code)
 
     def _query(self, request: Request) -> tuple[int, float]:
         params = request.query_params

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping
+from enum import Enum, auto
+from typing import Any, Final
 
 import structlog
 from starlette.requests import Request
@@ -18,19 +19,98 @@ from axp_chat_connector.errors import (
     BadRequest,
     ConnectorError,
     Forbidden,
+    Gap,
     RateLimited,
     Unauthorized,
     to_problem,
 )
 from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.frames import SEQ_MAX
-from axp_chat_connector.transports.connection import ClientConnection, Frame, Run
+from axp_chat_connector.transports.connection import ClientConnection, Delivery, Frame, Run
+from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.service import ClientService
 
 _log = structlog.get_logger(__name__)
 
 _SEQ_DIGITS: Final = len(str(SEQ_MAX))
+
+Write = Callable[[str, int | None], Awaitable[bool]]
+"""Write one frame's text (with its seq when durable); False when the connection is over."""
+
+
+class Shell:
+    """What every transport shell is given."""
+
+    def __init__(
+        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
+    ) -> None:
+        self.service = service
+        self.hub = hub
+        self.limits = limits
+        self.metrics = metrics
+
+
+class Drained(Enum):
+    CAUGHT_UP = auto()
+    """Every event after the cursor was written (or the log cannot be read now: the hub's
+    re-check retries)."""
+    OVER = auto()
+    """A write failed: the connection is over."""
+    ENDED = auto()
+    """`session.ended` was written: the stream ends (`conn.close_now` says whether at once)."""
+
+
+async def drain(shell: Shell, conn: ClientConnection, write: Write) -> Drained:
+    """Write every logged event after the connection's cursor, in seq order, a `gap` frame
+    first when the log no longer holds them."""
+    session_id = conn.session_id
+    assert session_id is not None
+    limit = shell.limits.max_events_per_read
+    while True:
+        try:
+            events = await shell.service.events_after(session_id, conn.cursor, limit)
+        except Gap as exc:
+            frame = conn.gap(exc)
+            if frame is None:  # nothing to skip: the log disagrees
+                _log.warning("transport.gap_without_skip", session_id=session_id)
+                return Drained.CAUGHT_UP
+            if not await write(encode(frame), None):
+                return Drained.OVER
+            continue
+        except ConnectorError as exc:
+            _log.warning("transport.read_failed", session_id=session_id, error=exc.code)
+            return Drained.CAUGHT_UP
+        for event in events:
+            drained = await _deliver(shell, conn, event, write)
+            if drained is not None:
+                return drained
+        if len(events) < limit:
+            return Drained.CAUGHT_UP
+
+
+async def _deliver(
+    shell: Shell, conn: ClientConnection, event: dict[str, Any], write: Write
+) -> Drained | None:
+    delivery = conn.accept(event)
+    if delivery is Delivery.SKIP:
+        return None
+    session_id = conn.session_id
+    assert session_id is not None
+    seq = event["seq"]
+    if not await write(shell.hub.encode(session_id, event), seq):
+        return Drained.OVER
+    shell.metrics.delivered(session_id, seq)
+    return Drained.ENDED if delivery is Delivery.LAST else None
+
+
+async def connection_closed(shell: Shell, session_id: str) -> None:
+    """Tell the service a connection of `session_id` is gone (a failure is only logged)."""
+    try:
+        await shell.service.connection_closed(session_id)
+    except ConnectorError as exc:
+        _log.warning("transport.closed_failed", session_id=session_id, error=exc.code)
 
 
 async def run_command(

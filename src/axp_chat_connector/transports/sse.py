@@ -21,6 +21,7 @@ the pure `ClientConnection`'s decisions.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, Final
 
 import structlog
@@ -28,17 +29,20 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from axp_chat_connector.errors import ConnectorError, Gap, Unauthorized
+from axp_chat_connector.errors import ConnectorError, Unauthorized
 from axp_chat_connector.metrics import Metrics
-from axp_chat_connector.protocol.codec import encode
-from axp_chat_connector.transports.connection import ClientConnection, Delivery, Mode
+from axp_chat_connector.transports.connection import ClientConnection, Mode
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.shell import (
+    Drained,
+    Shell,
     bearer_token,
     check_origin,
     client_gone,
+    connection_closed,
+    drain,
     problem,
     seq_param,
 )
@@ -54,6 +58,7 @@ _HEADERS: Final = [
     (b"x-accel-buffering", b"no"),
 ]
 _PING: Final = b": ping\n\n"
+_OVER: Final = frozenset({Drained.OVER, Drained.ENDED})
 
 
 def event_text(data: str, seq: int | None = None) -> bytes:
@@ -88,14 +93,11 @@ class _Stream:
         self.woken.set()
 
 
-class ServerSentEvents:
+class ServerSentEvents(Shell):
     def __init__(
         self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
     ) -> None:
-        self.service = service
-        self.hub = hub
-        self.limits = limits
-        self.metrics = metrics
+        super().__init__(service, hub, limits, metrics)
         self.streams = 0
         """Streams open now."""
 
@@ -127,7 +129,7 @@ class ServerSentEvents:
         finally:
             self.streams -= 1
             self.hub.detach(session_id, stream)
-            await self._closed(session_id)
+            await connection_closed(self, session_id)
 
     async def _session(self, request: Request) -> str:
         token = bearer_token(request) or request.query_params.get("token")
@@ -158,7 +160,7 @@ class ServerSentEvents:
         """Write events as they come, and pings between; return when the stream is over."""
         while True:
             stream.woken.clear()
-            if not await self._drain(stream, send):
+            if await drain(self, stream.conn, functools.partial(self._write_event, send)) in _OVER:
                 return
             pending, stream.pending = stream.pending, []
             for text in pending:
@@ -178,38 +180,8 @@ class ServerSentEvents:
             if not stream.woken.is_set() and not await self._write(send, _PING):
                 return
 
-    async def _drain(self, stream: _Stream, send: Send) -> bool:
-        """Write every logged event after the cursor; False when the stream is over."""
-        conn = stream.conn
-        session_id = conn.session_id
-        assert session_id is not None
-        limit = self.limits.max_events_per_read
-        while True:
-            try:
-                events = await self.service.events_after(session_id, conn.cursor, limit)
-            except Gap as exc:
-                frame = conn.gap(exc)
-                if frame is None:  # nothing to skip: the log disagrees
-                    _log.warning("sse.gap_without_skip", session_id=session_id)
-                    return True
-                if not await self._write(send, event_text(encode(frame))):
-                    return False
-                continue
-            except ConnectorError as exc:  # the store is down: the hub's re-check retries
-                _log.warning("sse.read_failed", session_id=session_id, error=exc.code)
-                return True
-            for event in events:
-                delivery = conn.accept(event)
-                if delivery is Delivery.SKIP:
-                    continue
-                text = event_text(self.hub.encode(session_id, event), event["seq"])
-                if not await self._write(send, text):
-                    return False
-                self.metrics.delivered(session_id, event["seq"])
-                if delivery is Delivery.LAST:
-                    return False
-            if len(events) < limit:
-                return True
+    async def _write_event(self, send: Send, text: str, seq: int | None) -> bool:
+        return await self._write(send, event_text(text, seq))
 
     async def _write(self, send: Send, body: bytes) -> bool:
         """Send one chunk; False when the client left or does not read."""
@@ -229,9 +201,3 @@ class ServerSentEvents:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except (TimeoutError, OSError):
             pass
-
-    async def _closed(self, session_id: str) -> None:
-        try:
-            await self.service.connection_closed(session_id)
-        except ConnectorError as exc:
-            _log.warning("sse.closed_failed", session_id=session_id, error=exc.code)

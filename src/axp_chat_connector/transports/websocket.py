@@ -39,23 +39,23 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from axp_chat_connector.background import spawn
-from axp_chat_connector.errors import ConnectorError, Gap
+from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.codes import CloseCode
 from axp_chat_connector.sessions.service import Bound
-from axp_chat_connector.transports.connection import (
-    ClientConnection,
-    Close,
-    Delivery,
-    Mode,
-    Reply,
-)
+from axp_chat_connector.transports.connection import ClientConnection, Close, Mode, Reply
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.pacing import Pace
 from axp_chat_connector.transports.service import ClientService
-from axp_chat_connector.transports.shell import run_command
+from axp_chat_connector.transports.shell import (
+    Drained,
+    Shell,
+    connection_closed,
+    drain,
+    run_command,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -67,16 +67,13 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class WebSocketHandler:
+class WebSocketHandler(Shell):
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
     def __init__(
         self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
     ) -> None:
-        self.service = service
-        self.hub = hub
-        self.limits = limits
-        self.metrics = metrics
+        super().__init__(service, hub, limits, metrics)
         self.connections = 0
         self.writing: set[WebSocketConnection] = set()
         """Connections in a write now (the watchdog's round)."""
@@ -188,10 +185,7 @@ class WebSocketHandler:
 
     async def _unbind(self, session_id: str, conn: WebSocketConnection) -> None:
         self.hub.detach(session_id, conn)
-        try:
-            await self.service.connection_closed(session_id)
-        except ConnectorError as exc:
-            _log.warning("ws.closed_failed", session_id=session_id, error=exc.code)
+        await connection_closed(self, session_id)
 
 
 class WebSocketConnection:
@@ -291,41 +285,18 @@ class WebSocketConnection:
 
     async def _drain(self) -> bool:
         """Write every logged event after the cursor; False when the connection is over."""
-        handler = self.handler
-        protocol = self.protocol
-        session_id = protocol.session_id
-        assert session_id is not None
-        limit = handler.limits.max_events_per_read
-        metrics = handler.metrics
-        while True:
-            try:
-                events = await handler.service.events_after(session_id, protocol.cursor, limit)
-            except Gap as exc:
-                frame = protocol.gap(exc)
-                if frame is None:  # nothing to skip: the log disagrees
-                    _log.warning("ws.gap_without_skip", session_id=session_id, seq=exc.oldest_seq)
-                    return True
-                if not await self.write(encode(frame)):
-                    return False
-                continue
-            except ConnectorError as exc:  # the store is down: the hub's re-check retries
-                _log.warning("ws.read_failed", session_id=session_id, error=exc.code)
-                return True
-            for event in events:
-                delivery = protocol.accept(event)
-                if delivery is Delivery.SKIP:
-                    continue
-                if not await self.write(handler.hub.encode(session_id, event)):
-                    return False
-                metrics.ws_events.inc()
-                metrics.delivered(session_id, event["seq"])
-                if delivery is Delivery.LAST:
-                    if not protocol.close_now:  # the handler closes once its answer is out
-                        return True
-                    await self.close(CloseCode.SESSION_ENDED)
-                    return False
-            if len(events) < limit:
-                return True
+        drained = await drain(self.handler, self.protocol, self._write_event)
+        if drained is Drained.ENDED and self.protocol.close_now:
+            await self.close(CloseCode.SESSION_ENDED)
+            return False
+        return drained is not Drained.OVER  # ENDED during a command: the handler closes
+
+    async def _write_event(self, text: str, seq: int | None) -> bool:
+        if not await self.write(text):
+            return False
+        if seq is not None:
+            self.handler.metrics.ws_events.inc()
+        return True
 
     # -- writes ---------------------------------------------------------------------------
 
