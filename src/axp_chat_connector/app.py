@@ -47,6 +47,7 @@ from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
 from axp_chat_connector.transports.service import ClientService
+from axp_chat_connector.transports.shell import Holds, Parts
 from axp_chat_connector.transports.sse import ServerSentEvents
 from axp_chat_connector.transports.websocket import WebSocketHandler
 
@@ -123,9 +124,11 @@ def create_app(
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
     hub = Hub(bus, service, limits)
-    websocket = WebSocketHandler(service, hub, limits, metrics)
-    longpoll = LongPoll(service, hub, limits, metrics)
-    sse = ServerSentEvents(service, hub, limits, metrics)
+    parts = Parts(service, hub, limits, metrics)
+    websocket = WebSocketHandler(parts)
+    holds = Holds(limits.max_held_per_session)
+    longpoll = LongPoll(parts, holds)
+    sse = ServerSentEvents(parts, holds)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -38,6 +38,9 @@ class TransportLimits:
     """Longest a `GET /v1/poll/events` is held (`wait` is clamped to it)."""
     poll_default_wait: float = 25.0
     """`wait` when the request gives none."""
+    max_held_per_session: int = 10
+    """Long polls and SSE streams held at once for one session; one more is answered 429
+    `rate_limited` (a client needs one; a few tabs or a reconnect overlapping the old one)."""
     max_batch: int = 20
     """Commands per `POST /v1/poll/commands`."""
     max_events_per_read: int = 100
@@ -71,6 +74,8 @@ class TransportLimits:
             raise ValueError("poll_default_wait must be in (0, poll_max_wait]")
         if self.max_batch < 1 or self.max_events_per_read < 1:
             raise ValueError("batch sizes must be positive")
+        if self.max_held_per_session < 1:
+            raise ValueError("max_held_per_session must be positive")
 
 
 def uvicorn_options(limits: TransportLimits) -> dict[str, Any]:

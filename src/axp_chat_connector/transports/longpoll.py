@@ -31,7 +31,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from axp_chat_connector.errors import BadRequest, ConnectorError, Unauthorized
-from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.body import decode_json, read_body
 from axp_chat_connector.transports.connection import (
@@ -41,11 +40,10 @@ from axp_chat_connector.transports.connection import (
     Mode,
     Reply,
 )
-from axp_chat_connector.transports.hub import Hub
-from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.pacing import Pace
-from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.shell import (
+    Holds,
+    Parts,
     Shell,
     bearer_token,
     check_origin,
@@ -100,10 +98,10 @@ async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> b
 
 
 class LongPoll(Shell):
-    def __init__(
-        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
-    ) -> None:
-        super().__init__(service, hub, limits, metrics)
+    def __init__(self, parts: Parts, holds: Holds) -> None:
+        super().__init__(parts)
+        self.holds = holds
+        """Held requests per session, shared by long polling and SSE."""
         self._paces: OrderedDict[str, Pace] = OrderedDict()
 
     def routes(self) -> list[Route]:
@@ -171,8 +169,16 @@ class LongPoll(Shell):
             session_id = await self._session(request, required=True)
             assert session_id is not None
             after, wait = self._query(request)
+            self.holds.take(session_id)
         except ConnectorError as exc:
             return problem(exc)
+        try:
+            return await self._hold(request, session_id, after, wait)
+        finally:
+            self.holds.release(session_id)
+
+    async def _hold(self, request: Request, session_id: str, after: int, wait: float) -> Response:
+        """Answer at once with the events after `after`, or hold until some come."""
         service = self.service
         limit = self.limits.max_events_per_read
         waiter = _Waiter(after, self.limits.max_pending_ephemeral)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any, Final
 
@@ -40,16 +41,50 @@ Write = Callable[[str, int | None], Awaitable[bool]]
 """Write one frame's text (with its seq when durable); False when the connection is over."""
 
 
-class Shell:
+@dataclass(frozen=True, slots=True)
+class Parts:
     """What every transport shell is given."""
 
-    def __init__(
-        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
-    ) -> None:
-        self.service = service
-        self.hub = hub
-        self.limits = limits
-        self.metrics = metrics
+    service: ClientService
+    hub: Hub
+    limits: TransportLimits
+    metrics: Metrics
+
+
+class Shell:
+    def __init__(self, parts: Parts) -> None:
+        self.service = parts.service
+        self.hub = parts.hub
+        self.limits = parts.limits
+        self.metrics = parts.metrics
+
+
+class Holds:
+    """The long polls and SSE streams held now, per session, within `max_held_per_session`."""
+
+    __slots__ = ("_held", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: dict[str, int] = {}
+
+    def take(self, session_id: str) -> None:
+        """Count one more held request of `session_id`; `RateLimited` when it has too many."""
+        held = self._held.get(session_id, 0)
+        if held >= self.limit:
+            raise RateLimited(f"at most {self.limit} held requests per session")
+        self._held[session_id] = held + 1
+
+    def release(self, session_id: str) -> None:
+        held = self._held.get(session_id, 0) - 1
+        if held > 0:
+            self._held[session_id] = held
+        else:
+            self._held.pop(session_id, None)
+
+    def __len__(self) -> int:
+        """Sessions holding requests now."""
+        return len(self._held)
 
 
 class Drained(Enum):

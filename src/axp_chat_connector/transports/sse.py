@@ -12,7 +12,9 @@ Commands go over `POST /v1/poll/commands` as for long polling; this stream only 
   `gap` as `data:` when the log no longer holds the events after the cursor (delivery goes on
   from the oldest kept event, as on a WebSocket);
 - after `session.ended` the stream ends (a later GET answers 404); a client that does not read
-  for `slow_consumer_seconds` is dropped (the events stay in the log).
+  for `slow_consumer_seconds` is dropped (the events stay in the log);
+- at most `max_held_per_session` streams and held long polls at once per session: one more is
+  answered 429 `rate_limited`.
 
 The stream is a hub member like a WebSocket; which events to write, the cursor and the gap are
 the pure `ClientConnection`'s decisions.
@@ -30,13 +32,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from axp_chat_connector.errors import ConnectorError, Unauthorized
-from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.transports.connection import ClientConnection, Mode
-from axp_chat_connector.transports.hub import Hub
-from axp_chat_connector.transports.limits import TransportLimits
-from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.shell import (
     Drained,
+    Holds,
+    Parts,
     Shell,
     bearer_token,
     check_origin,
@@ -94,10 +94,10 @@ class _Stream:
 
 
 class ServerSentEvents(Shell):
-    def __init__(
-        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
-    ) -> None:
-        super().__init__(service, hub, limits, metrics)
+    def __init__(self, parts: Parts, holds: Holds) -> None:
+        super().__init__(parts)
+        self.holds = holds
+        """Held requests per session, shared by long polling and SSE."""
         self.streams = 0
         """Streams open now."""
 
@@ -109,13 +109,19 @@ class ServerSentEvents(Shell):
         try:
             check_origin(self.limits, request)
             session_id = await self._session(request)
-            last_event_id = request.headers.get("last-event-id")
-            after = seq_param(request.query_params, "after")
-            if last_event_id is not None:
-                after = seq_param(request.query_params, "Last-Event-ID", last_event_id)
+            after = self._resume_point(request)
+            self.holds.take(session_id)
         except ConnectorError as exc:
             await problem(exc)(scope, receive, send)
             return
+        try:
+            await self._open(session_id, after, scope, receive, send)
+        finally:
+            self.holds.release(session_id)
+
+    async def _open(
+        self, session_id: str, after: int, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         conn = ClientConnection(self.limits, Mode.SOCKET, session_id=session_id, cursor=after)
         stream = _Stream(conn)
         try:
@@ -130,6 +136,12 @@ class ServerSentEvents(Shell):
             self.streams -= 1
             self.hub.detach(session_id, stream)
             await connection_closed(self, session_id)
+
+    def _resume_point(self, request: Request) -> int:
+        last_event_id = request.headers.get("last-event-id")
+        if last_event_id is None:
+            return seq_param(request.query_params, "after")
+        return seq_param(request.query_params, "Last-Event-ID", last_event_id)
 
     async def _session(self, request: Request) -> str:
         token = bearer_token(request) or request.query_params.get("token")

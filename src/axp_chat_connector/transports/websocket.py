@@ -40,17 +40,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from axp_chat_connector.background import spawn
 from axp_chat_connector.errors import ConnectorError
-from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.codes import CloseCode
 from axp_chat_connector.sessions.service import Bound
 from axp_chat_connector.transports.connection import ClientConnection, Close, Mode, Reply
-from axp_chat_connector.transports.hub import Hub
-from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.pacing import Pace
-from axp_chat_connector.transports.service import ClientService
 from axp_chat_connector.transports.shell import (
     Drained,
+    Parts,
     Shell,
     connection_closed,
     drain,
@@ -70,10 +67,8 @@ def header(scope: Scope, name: bytes) -> str | None:
 class WebSocketHandler(Shell):
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
-    def __init__(
-        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
-    ) -> None:
-        super().__init__(service, hub, limits, metrics)
+    def __init__(self, parts: Parts) -> None:
+        super().__init__(parts)
         self.connections = 0
         self.writing: set[WebSocketConnection] = set()
         """Connections in a write now (the watchdog's round)."""

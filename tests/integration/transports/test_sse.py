@@ -212,3 +212,24 @@ async def test_a_stream_is_dropped_as_soon_as_its_client_leaves() -> None:
         await eventually(lambda: len(env.app.hub) == 0)
         await eventually(lambda: env.service.live(session) == 0)
         assert env.app.sse.streams == 0
+
+
+async def test_streams_and_held_polls_of_a_session_are_bounded_together() -> None:
+    limits = TransportLimits(max_held_per_session=2, recheck_seconds=0)
+    async with running(limits) as env, httpx.AsyncClient(base_url=env.url, timeout=30) as http:
+        session = env.service.new_session()
+        other = env.service.new_session()
+        async with stream(http, headers=bearer(session)), stream(http, headers=bearer(session)):
+            response = await http.get("/v1/sse", headers=bearer(session))
+            assert response.status_code == 429
+            assert response.json()["code"] == "rate_limited"
+            assert int(response.headers["retry-after"]) >= 1
+            response = await http.get(
+                "/v1/poll/events", params={"wait": 0}, headers=bearer(session)
+            )
+            assert response.status_code == 429
+            async with stream(http, headers=bearer(other)):  # another session is not limited
+                pass
+        response = await http.get("/v1/poll/events", params={"wait": 0}, headers=bearer(session))
+        assert response.status_code == 200
+        assert len(env.app.sse.holds) == 0
