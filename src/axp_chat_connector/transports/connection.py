@@ -87,6 +87,9 @@ class AfterAnswer:
     bound: Bound | None = None
 
 
+_NOTHING_AFTER: Final = AfterAnswer()
+
+
 class Delivery(Enum):
     SKIP = auto()
     """Already delivered (seq at or below the cursor)."""
@@ -120,7 +123,7 @@ class ClientConnection:
         """The command being run or answered."""
         self.closing: CloseCode | None = None
         """The connection must close once the running command is answered."""
-        self._after: AfterAnswer = AfterAnswer()
+        self._after = _NOTHING_AFTER
 
     # -- frames in ------------------------------------------------------------------------
 
@@ -185,13 +188,13 @@ class ClientConnection:
     def failed(self, exc: ConnectorError) -> Frame:
         """The frame to write when running the command raised `exc`."""
         command = self._running()
-        self._after = AfterAnswer()
+        self._after = _NOTHING_AFTER
         return error(exc, command.id)
 
     def answer_sent(self) -> AfterAnswer:
         """The answer is out: close (the session ended meanwhile, or the answer says so), or
         bind to the session a `login`/`resume` opened (the shell joins its hub), or go on."""
-        after, self._after = self._after, AfterAnswer()
+        after, self._after = self._after, _NOTHING_AFTER
         self.running = None
         if self.closing is not None:
             return AfterAnswer(close=self.closing)
@@ -199,7 +202,7 @@ class ClientConnection:
             return AfterAnswer(close=after.close)
         bound = after.bound
         if bound is None or (self.mode is Mode.SOCKET and self.session_id is not None):
-            return AfterAnswer()
+            return _NOTHING_AFTER
         self.session_id = bound.session_id
         self.cursor = bound.after
         return AfterAnswer(bound=bound)

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from axp_chat_connector.errors import AxpUnavailable, Gap
 from axp_chat_connector.protocol.codec import ok
@@ -285,3 +287,30 @@ def test_a_gap_is_reported_once_and_moves_the_cursor_to_the_oldest_kept() -> Non
     assert conn.cursor == 3
     assert conn.gap(Gap(4)) is None  # nothing left to skip: the log disagrees
     assert conn.cursor == 3
+
+
+@given(
+    st.integers(min_value=0, max_value=50),
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("event"), st.integers(min_value=1, max_value=60)),
+            st.tuples(st.just("gap"), st.integers(min_value=1, max_value=60)),
+        ),
+        max_size=60,
+    ),
+)
+def test_whatever_the_log_returns_each_seq_is_written_once_in_increasing_order(
+    start: int, reads: list[tuple[str, int]]
+) -> None:
+    conn = bound(cursor=start)
+    written: list[int] = []
+    for kind, seq in reads:
+        before = conn.cursor
+        if kind == "gap":
+            frame = conn.gap(Gap(seq))
+            assert (frame is None) == (seq - 1 <= before)
+        elif conn.accept(event(seq)) is not Delivery.SKIP:
+            written.append(seq)
+        assert conn.cursor >= before
+    assert written == sorted(set(written))
+    assert all(seq > start for seq in written)
