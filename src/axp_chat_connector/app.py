@@ -130,18 +130,6 @@ def create_app(
     longpoll = LongPoll(parts, holds)
     sse = ServerSentEvents(parts, holds)
 
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        failing = await _failing_parts(bus, readiness)
-        if failing:
-            return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
-        return JSONResponse({"status": "ready"})
-
-    async def metrics_text(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
@@ -159,9 +147,7 @@ def create_app(
     origins = sorted(limits.allowed_origins) or ["*"]
     starlette = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_text, methods=["GET"]),
+            *_operations_routes(bus, readiness, metrics),
             *longpoll.routes(),
             *sse.routes(),
             *extra_routes,
@@ -180,6 +166,28 @@ def create_app(
     )
     direct = [(prefix, Router(routes=[route])) for prefix, route in direct_routes]
     return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)
+
+
+def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) -> list[Route]:
+    """`/healthz`, `/readyz`, `/metrics`."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        failing = await _failing_parts(bus, readiness)
+        if failing:
+            return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_text(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
+    ]
 
 
 def _as_cm(hook: LifespanHook) -> AbstractAsyncContextManager[Any]:
