@@ -1,18 +1,23 @@
 """Long polling (PROTOCOL.md §6): `POST /v1/poll/commands` and `GET /v1/poll/events`.
 
-Each request is its own short-lived connection:
+Each request is its own short-lived `ClientConnection` (mode `BATCH`; its pacing is kept per
+session or client address between requests):
 - `POST /v1/poll/commands`: one command or an array of up to `max_batch`; the answer is a JSON
   array of `ok`/`error` frames in the same order (an `ack` without `id` gets `{"type":"ok"}`).
   `login` and `resume` run unbound; the other commands run for the session named by the
   `Authorization: Bearer <token>` header, or bound by a `login`/`resume` earlier in the same
   batch; with neither they get `unauthorized` frames. A bad token: 401 problem (ended
   session: 404). Commands are paced per session (per client address before login):
-  `rate_limited` frames, and a 429 problem once `flood_strikes` were refused in a row.
+  `rate_limited` frames, and a 429 problem once `flood_strikes` were refused in a row, until
+  the client's bucket has refilled (a refusal spends no token: a client that slows down below
+  the rate gets through again).
 - `GET /v1/poll/events?after=N&wait=S` (bearer): `{"events":[…],"seq":last}` at once if the log
   has events after N; else the request joins the hub and is held until the bus wakes it (no
   polling loop), `wait` (≤ `poll_max_wait`) passes, or the client leaves. Ephemeral events
   that arrive while held are included after the durable ones. `seq` is the session's last
   durable seq. Events no longer kept: 410 problem with code `gap` and `seq` (the oldest kept).
+  `after` is an integer from 0 to `SEQ_MAX` (else 400). A session holds at most
+  `max_held_per_session` polls and SSE streams at once (one more: 429 problem).
 Both check `Origin` (403 problem) and bound the body (413 problem). Errors are RFC 9457
 problem+json bodies from `errors.to_problem`.
 """
