@@ -201,6 +201,15 @@ async def test_origin_outside_the_allow_list_is_refused_with_403() -> None:
         async with stream(http, headers=good) as events:
             allowed = events.response.headers["access-control-allow-origin"]
             assert allowed == "https://shop.example"
+        preflight = await http.options(
+            "/v1/sse",
+            headers={
+                "Origin": "https://shop.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization,last-event-id",
+            },
+        )
+        assert preflight.status_code == 200
 
 
 async def test_a_stream_is_dropped_as_soon_as_its_client_leaves() -> None:
