@@ -30,8 +30,11 @@ Every setting is read from its environment variable or from a `.env` file in the
 directory (the environment wins). A secret can instead be read from a file named by the same
 variable with `_FILE` appended (e.g. `AXP_CHAT_AXP_CLIENT_SECRET_FILE=/run/secrets/axp`), as
 Docker and Kubernetes mount secrets; setting both is an error. A bad or missing setting stops
-startup with one line per setting saying what is expected. `axp-chat-connector check` prints
-the settings with secrets masked.
+startup with one line per setting saying what is expected. Every command (`serve`, `check`,
+`provision`) runs the same validation, so `check` passes only where `serve` would start;
+`axp-chat-connector check` prints the settings with secrets (and URL passwords) masked, then a
+warning for each valid but weak choice (any origin, verified mode without `iss` or `aud`, no way
+to log in, a public `/metrics`), which `serve` also logs at startup.
 
 List settings are JSON, e.g. `AXP_CHAT_ALLOWED_ORIGINS='["https://www.acme.com"]'`.
 

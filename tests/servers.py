@@ -72,6 +72,7 @@ def connector_env(
         "AXP_CHAT_PUBLIC_URL": public_url,
         "AXP_CHAT_CALLBACK_SECRET": secrets.token_urlsafe(32),
         "AXP_CHAT_SESSION_TOKEN_SECRET": secrets.token_urlsafe(48),
+        "AXP_CHAT_ALLOWED_ORIGINS": '["*"]',
         "AXP_CHAT_STORE_URL": store_url,
         "AXP_CHAT_GUEST_MODE": "true",
         "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",

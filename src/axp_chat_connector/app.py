@@ -43,6 +43,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
@@ -169,7 +170,7 @@ def create_app(
 
 
 def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) -> list[Route]:
-    """`/healthz`, `/readyz`, `/metrics`."""
+    """`/healthz`, `/readyz`, `/metrics`, `/v1/asyncapi.json`."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -180,6 +181,9 @@ def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) 
             return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    async def asyncapi(request: Request) -> Response:
+        return JSONResponse(asyncapi_document())
+
     async def metrics_text(request: Request) -> Response:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -187,6 +191,7 @@ def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) 
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/v1/asyncapi.json", asyncapi, methods=["GET"]),
     ]
 
 

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 
 # name -> (module, one-line help). A subcommand is listed here once it works.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -24,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="axp-chat-connector",
         description="Connects web and mobile chat clients to agents on Avaya Experience Platform.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('axp-chat-connector')}"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():

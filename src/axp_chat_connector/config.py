@@ -8,21 +8,30 @@ directory). A secret field (`SecretStr`) can instead be read from a file named b
 setting and what is expected; it never exits the process. `Settings.for_emulator()` builds
 settings that match the AXP emulator's defaults, for tests and the demo.
 
-Later issues add fields here (store, transports, timers): keep the model flat, give every field a
-description (docs/settings.md is generated from them by `scripts/settings_docs.py`).
+The AXP half (tenant, callback URL, AXP call budgets) is `config_axp.AxpSettings`, the base of
+`Settings`; the checks of single values (URLs, origins, networks, secrets, keys) are in
+`config_values`. Cross-setting rules live in the validator of the later field (a Redis store
+needs a Redis bus: `bus_url`'s validator; verified mode takes an algorithm and a key:
+`id_token_key`'s). `Settings.warnings()` names valid but weak choices. Keep the model flat and
+give every field a description (docs/settings.md is generated from them by
+`scripts/settings_docs.py`).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
-import string
 from collections.abc import Mapping
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal
-from urllib.parse import urlsplit
+from typing import Any, Final, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -30,29 +39,30 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as SourceError
+
+from axp_chat_connector.config_axp import CALLBACK_PATH as CALLBACK_PATH  # re-exported
+from axp_chat_connector.config_axp import AxpSettings
+from axp_chat_connector.config_values import (
+    ANY_ORIGIN,
+    check_bus_url,
+    check_id_token_key,
+    check_networks,
+    check_origins,
+    check_random_secret,
+    check_store_url,
+    is_redis,
+    masked_url,
+)
 
 ENV_PREFIX: Final = "AXP_CHAT_"
 FILE_SUFFIX: Final = "_FILE"
-CALLBACK_PATH: Final = "/v1/axp/callback/"
-MIN_CALLBACK_SECRET_LENGTH: Final = 32
-DEFAULT_TOKEN_URL: Final = "{base_url}/api/auth/v1/{account_id}/protocol/openid-connect/token"  # noqa: S105
+MIN_SESSION_TOKEN_SECRET_BYTES: Final = 32
+MIN_HS256_KEY_BYTES: Final = 32  # RFC 7518 §3.2: a key at least as long as the hash output
+AXP_IDENTIFIER_KINDS_MAX: Final = 10  # CustomerIdentifiers maxProperties (Custom Chat spec)
+AXP_IDENTIFIER_KIND_MAX: Final = 50  # "the maximum length of an identifier key is 50"
 
-# Values copied from examples and templates that must never reach a real tenant. The words are
-# long enough that a random secret does not contain one by chance.
-_PLACEHOLDER_WORDS: Final = (
-    "changeme",
-    "change-me",
-    "change_me",
-    "replace",
-    "placeholder",
-    "example",
-    "your-",
-    "your_",
-    "host-region",
-)
-_PLACEHOLDER_VALUES: Final = frozenset({"todo", "tbd", "secret", "password", "none", "null"})
-_LOOPBACK_NAMES: Final = frozenset({"localhost"})
-_TOKEN_URL_FIELDS: Final = frozenset({"base_url", "account_id"})
+_URL_FIELDS: Final = ("store_url", "bus_url", "axp_proxy_url")
 
 
 class SettingsError(ValueError):
@@ -67,41 +77,6 @@ class SettingsError(ValueError):
 def env_name(field: str) -> str:
     """The environment variable that sets `field`."""
     return f"{ENV_PREFIX}{field.upper()}"
-
-
-def _is_placeholder(value: str) -> bool:
-    lowered = value.lower()
-    return (
-        any(word in lowered for word in _PLACEHOLDER_WORDS)
-        or lowered in _PLACEHOLDER_VALUES
-        or not lowered.strip("x*.-_0 ")
-        or "<" in value
-        or ">" in value
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base(value: str, what: str) -> str:
-    """An http(s) origin with an optional path prefix; http only on loopback; no trailing `/`."""
-    value = value.strip().rstrip("/")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an https URL of {what}, e.g. https://example.com")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError(f"expected https for {what} (http is allowed on loopback hosts only)")
-    if parts.query or parts.fragment:
-        raise ValueError(f"expected {what} without a query or fragment")
-    if _is_placeholder(value):
-        raise ValueError(f"expected the real URL of {what}, not a placeholder")
-    return value
 
 
 class _FileSecretsSource(PydanticBaseSettingsSource):
@@ -134,7 +109,7 @@ class _FileSecretsSource(PydanticBaseSettingsSource):
         return values
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, AxpSettings):
     """Everything the connector needs; each field is set by `AXP_CHAT_<FIELD>`."""
 
     model_config = SettingsConfigDict(
@@ -145,122 +120,25 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    # -- AXP tenant -------------------------------------------------------------------------
-    axp_base_url: str = Field(
-        description=(
-            "AXP API base URL, `https://{region}.api.avayacloud.com` (no path, no trailing `/`)."
-        ),
-    )
-    axp_token_url: str = Field(
-        DEFAULT_TOKEN_URL,
-        description=(
-            "Token endpoint template; `{base_url}` and `{account_id}` are filled in. Avaya also "
-            "documents `{base_url}/auth/realms/{account_id}/protocol/openid-connect/token`."
-        ),
-    )
-    axp_account_id: str = Field(
-        description="AXP account id: exactly 6 letters, e.g. `ABCDEF`.",
-    )
-    axp_client_id: str = Field(
-        description="OAuth2 client id of the connector's AXP API client.",
-    )
-    axp_client_secret: SecretStr = Field(
-        description="OAuth2 client secret of that client.",
-    )
-    axp_app_key: SecretStr = Field(
-        description="AXP application key, sent in the `appkey` header on every call.",
-    )
-    axp_send_app_key: bool = Field(
-        True,
-        description="Send the `appkey` header (Avaya's `cc.avayacloud.com` samples omit it).",
-    )
-    axp_channel_api_version: str = Field(
-        "v1",
-        pattern=r"^v[0-9]+[a-z0-9]*$",
-        description="Custom Chat API version in `/api/digital/channel/{version}`.",
-    )
-    axp_webhook_api_version: str = Field(
-        "v1",
-        pattern=r"^v[0-9]+[a-z0-9]*$",
-        description="Notification API version in `/api/digital/webhook/{version}`.",
-    )
-    axp_channel_provider_id: str = Field(
-        min_length=3,
-        max_length=256,
-        description=(
-            "`channelProviderId` of the Chat element in AXP Element Inventory (3-256 characters)."
-        ),
-    )
-
-    # -- the connector as seen by AXP ---------------------------------------------------------
-    public_url: str = Field(
-        description=(
-            "The connector's public https base URL as AXP reaches it, e.g. "
-            "`https://chat.example.com`; callbacks go to `{public_url}/v1/axp/callback/{secret}`."
-        ),
-    )
-    callback_secret: SecretStr = Field(
-        description=(
-            f"Random secret in the callback URL: at least {MIN_CALLBACK_SECRET_LENGTH} URL-safe "
-            "characters, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
-        ),
-    )
-
-    # -- AXP calls: timeouts and retry budget -----------------------------------------------
-    axp_connect_timeout: float = Field(
-        5.0, gt=0, description="Seconds to open a connection to AXP."
-    )
-    axp_read_timeout: float = Field(
-        10.0, gt=0, description="Seconds to wait for each read of an AXP answer."
-    )
-    axp_attempt_timeout: float = Field(
-        15.0, gt=0, description="Seconds allowed for one AXP request, start to end."
-    )
-    axp_retry_deadline: float = Field(
-        30.0, gt=0, description="Seconds allowed for one AXP call, all its retries included."
-    )
-    axp_retry_attempts: int = Field(
-        5, ge=1, le=20, description="Attempts per AXP call, the first one included."
-    )
-    axp_backoff_base: float = Field(
-        0.25, ge=0, description="Seconds before the 2nd attempt (doubled each time, jittered)."
-    )
-    axp_backoff_max: float = Field(
-        8.0, ge=0, description="Longest delay between two attempts (a longer `Retry-After` wins)."
-    )
-    axp_token_backoff_base: float = Field(
-        1.0,
-        ge=0,
-        description="Seconds the token manager waits after a failed token request (doubled).",
-    )
-    axp_token_backoff_max: float = Field(
-        60.0, ge=0, description="Longest wait between two failed token requests."
-    )
-    axp_max_connections: int = Field(
-        100, ge=1, description="Most simultaneous connections to AXP (pooled, keep-alive)."
-    )
-    axp_proxy_url: str | None = Field(
-        None,
-        description="HTTP(S) proxy for calls to AXP, e.g. `http://proxy:3128` (none: direct).",
-    )
-
     # -- the connector's own parts ------------------------------------------------------------
     store_url: str = Field(
         "sqlite:///axp-chat-connector.db",
         description=(
-            "Where sessions and events are kept: `sqlite:///path.db` (embedded default) or "
-            "`redis://host:6379/0` (many instances)."
+            "Where sessions and events are kept: `sqlite:///path.db` (embedded default, one "
+            "instance) or `redis://host:6379/0` (several instances; needs a Redis bus)."
         ),
     )
     bus_url: str = Field(
         "local://",
-        description="How instances tell each other of new events: `local://` or `redis://…`.",
-    )
-    session_token_secret: SecretStr | None = Field(
-        None,
         description=(
-            "Secret (32+ bytes) signing the clients' session tokens; the same on every "
-            "instance. Required by `serve`; `demo` makes a random one."
+            "How instances tell each other of new events: `local://` (this process only) or "
+            "`redis://host:6379/0`; required with a Redis store (the same Redis will do)."
+        ),
+    )
+    session_token_secret: SecretStr = Field(
+        description=(
+            f"Random secret ({MIN_SESSION_TOKEN_SECRET_BYTES}+ bytes) signing the clients' "
+            "session tokens; the same on every instance (`demo` makes a random one)."
         ),
     )
     session_token_ttl: float = Field(86400.0, ge=10, description="Session token lifetime (s).")
@@ -270,19 +148,90 @@ class Settings(BaseSettings):
     )
     identifier_kinds: list[str] = Field(
         default_factory=lambda: ["emailAddresses", "phoneNumbers"],
-        description="Customer identifier names configured in the tenant's Customer Journey.",
+        description=(
+            "Customer identifier names configured in the tenant's Customer Journey "
+            f"(1 to {AXP_IDENTIFIER_KINDS_MAX}, each at most {AXP_IDENTIFIER_KIND_MAX} characters)."
+        ),
     )
     id_token_algorithm: Literal["HS256", "RS256"] | None = Field(
-        None, description="Verified mode: how the site signs its `idToken` JWTs."
+        None,
+        description=(
+            "Verified mode: how the site signs its `idToken` JWTs (with `AXP_CHAT_ID_TOKEN_KEY`)."
+        ),
     )
     id_token_key: SecretStr | None = Field(
-        None, description="Verified mode: the HS256 shared secret or the RS256 public key (PEM)."
+        None,
+        description=(
+            f"Verified mode: the HS256 shared secret ({MIN_HS256_KEY_BYTES}+ bytes) or the RS256 "
+            "public key (PEM)."
+        ),
     )
-    id_token_issuer: str | None = Field(None, description="Verified mode: required `iss`.")
-    id_token_audience: str | None = Field(None, description="Verified mode: required `aud`.")
+    id_token_issuer: str | None = Field(
+        None, description="Verified mode: the `iss` every `idToken` must carry (none: a warning)."
+    )
+    id_token_audience: str | None = Field(
+        None, description="Verified mode: the `aud` every `idToken` must carry (none: a warning)."
+    )
+    id_token_max_age: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description=(
+            "Verified mode: oldest `idToken` accepted, seconds since its `iat` (a token "
+            "without `iat` is refused)."
+        ),
+    )
+
+    # -- clients: who may connect, and how much -----------------------------------------------
     allowed_origins: list[str] = Field(
+        description=(
+            "Browser origins allowed to open WebSockets, SSE streams and long polls, e.g. "
+            '`["https://www.acme.com"]`; `["*"]` allows any origin and must be said on purpose.'
+        ),
+    )
+    trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="Origins allowed to open WebSockets and long polls (empty: any).",
+        description=(
+            "Addresses or CIDR networks of the reverse proxies in front of the connector, e.g. "
+            '`["10.0.0.0/8"]`; forwarded headers (`X-Forwarded-For`, `Forwarded`) are honoured '
+            "only from them (empty: from nobody, the peer address is the client's)."
+        ),
+    )
+    logins_per_ip_per_minute: int = Field(
+        10,
+        ge=1,
+        le=100_000,
+        description=(
+            "`login` commands one client address may make per minute (each may create an AXP "
+            "session)."
+        ),
+    )
+    logins_per_minute: int = Field(
+        600,
+        ge=1,
+        le=1_000_000,
+        description="`login` commands per minute on one instance, all clients together.",
+    )
+    connections_per_ip: int = Field(
+        50,
+        ge=1,
+        le=100_000,
+        description=(
+            "Open WebSockets, SSE streams and held long polls per client address (customers "
+            "behind one NAT share it)."
+        ),
+    )
+    polls_per_session: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="Long polls and SSE streams one session may hold open at once.",
+    )
+    history_max_pages: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="AXP List Messages pages one `history` command may read.",
     )
     heartbeat: int = Field(25, ge=5, description="Seconds between WebSocket pings.")
     max_frame_bytes: int = Field(65536, ge=1024, description="Largest client frame (bytes).")
@@ -311,12 +260,24 @@ class Settings(BaseSettings):
         "INFO", description="Least severe log level written."
     )
 
-    _secret_fields: ClassVar[tuple[str, ...]] = (
-        "axp_client_secret",
-        "axp_app_key",
-        "callback_secret",
-        "session_token_secret",
-        "id_token_key",
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of a separate listener that serves only `/metrics` (Prometheus), bound to "
+            "`AXP_CHAT_METRICS_HOST` (none: no such listener)."
+        ),
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Address the `/metrics` listener of `AXP_CHAT_METRICS_PORT` binds."
+    )
+    metrics_public: bool = Field(
+        False,
+        description=(
+            "Also serve `/metrics` on the public listener, to anyone who can reach it (off: "
+            "only on `AXP_CHAT_METRICS_PORT`)."
+        ),
     )
 
     @classmethod
@@ -340,114 +301,119 @@ class Settings(BaseSettings):
         )
 
     # -- validation ----------------------------------------------------------------------------
-    @field_validator("axp_base_url")
+    @field_validator("session_token_secret")
     @classmethod
-    def _base_url(cls, value: str) -> str:
-        return _check_base(value, "the AXP API")
+    def _session_token_secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        return SecretStr(check_random_secret(raw, MIN_SESSION_TOKEN_SECRET_BYTES))
 
-    @field_validator("public_url")
+    @field_validator("store_url")
     @classmethod
-    def _public_url(cls, value: str) -> str:
-        return _check_base(value, "the connector")
+    def _store_url(cls, value: str) -> str:
+        return check_store_url(value)
 
-    @field_validator("axp_token_url")
+    @field_validator("bus_url")
     @classmethod
-    def _token_url(cls, value: str) -> str:
-        names = {name for _, name, _, _ in string.Formatter().parse(value) if name}
-        if not names <= _TOKEN_URL_FIELDS:
-            unknown = ", ".join(sorted(names - _TOKEN_URL_FIELDS))
+    def _bus_url(cls, value: str, info: ValidationInfo) -> str:
+        value = check_bus_url(value)
+        store_url = info.data.get("store_url")  # absent when the store URL itself is bad
+        if store_url is not None and is_redis(store_url) and not is_redis(value):
             raise ValueError(
-                f"unknown placeholder(s) {unknown}: only {{base_url}} and {{account_id}} are known"
+                f"a Redis store ({env_name('store_url')}) is meant for several instances, and "
+                "with the local bus they would not hear of each other's events: set a "
+                "redis:// bus URL (the store's Redis will do)"
             )
         return value
 
-    @field_validator("axp_account_id")
+    @field_validator("identifier_kinds")
     @classmethod
-    def _account_id(cls, value: str) -> str:
-        if len(value) != 6 or not value.isascii() or not value.isalpha():
-            raise ValueError("expected exactly 6 letters (A-Z, a-z), e.g. ABCDEF")
+    def _identifier_kinds(cls, value: list[str]) -> list[str]:
+        if not 1 <= len(value) <= AXP_IDENTIFIER_KINDS_MAX:
+            raise ValueError(f"expected 1 to {AXP_IDENTIFIER_KINDS_MAX} identifier names")
+        if any(not 1 <= len(kind) <= AXP_IDENTIFIER_KIND_MAX for kind in value):
+            raise ValueError(f"expected names of 1 to {AXP_IDENTIFIER_KIND_MAX} characters")
+        if len(set(value)) != len(value):
+            raise ValueError("expected each identifier name once")
         return value
 
-    @field_validator("axp_client_id", "axp_channel_provider_id")
+    @field_validator("id_token_key")
     @classmethod
-    def _real_value(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        if _is_placeholder(value):
-            raise ValueError("expected the real value, not a placeholder")
+    def _id_token_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if "id_token_algorithm" not in info.data:
+            return value  # the algorithm itself is bad, and said so
+        algorithm = info.data["id_token_algorithm"]
+        if algorithm is None and value is not None:
+            raise ValueError(f"needs {env_name('id_token_algorithm')} (verified mode takes both)")
+        if algorithm is not None and value is None:
+            raise ValueError(f"missing; {env_name('id_token_algorithm')} turns verified mode on")
+        if value is None:
+            return None
+        key = check_id_token_key(algorithm, value.get_secret_value(), MIN_HS256_KEY_BYTES)
+        return SecretStr(key)
+
+    @field_validator("id_token_issuer", "id_token_audience")
+    @classmethod
+    def _id_token_claim(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("expected a value, or no setting at all")
+        if info.data.get("id_token_algorithm", "") is None:
+            raise ValueError(f"only used in verified mode ({env_name('id_token_algorithm')})")
         return value
 
-    @field_validator("axp_client_secret", "axp_app_key")
+    @field_validator("allowed_origins")
     @classmethod
-    def _real_secret(cls, value: SecretStr) -> SecretStr:
-        raw = value.get_secret_value().strip()
-        if not raw:
-            raise ValueError("must not be empty")
-        if _is_placeholder(raw):
-            raise ValueError("expected the real secret, not a placeholder")
-        return SecretStr(raw)
+    def _allowed_origins(cls, value: list[str]) -> list[str]:
+        return check_origins(value)
 
-    @field_validator("callback_secret")
+    @field_validator("trusted_proxies")
     @classmethod
-    def _callback_secret(cls, value: SecretStr) -> SecretStr:
-        raw = value.get_secret_value().strip()
-        if len(raw) < MIN_CALLBACK_SECRET_LENGTH:
-            raise ValueError(
-                f"expected at least {MIN_CALLBACK_SECRET_LENGTH} characters (got {len(raw)})"
-            )
-        allowed = set(string.ascii_letters + string.digits + "-_")
-        if not set(raw) <= allowed:
-            raise ValueError("expected URL-safe characters only (A-Z, a-z, 0-9, '-', '_')")
-        if _is_placeholder(raw) or len(set(raw)) < 8:
-            raise ValueError("expected a long random value, not a placeholder")
-        return SecretStr(raw)
-
-    @model_validator(mode="after")
-    def _callback_url_fits(self) -> Settings:
-        if len(self.callback_url.get_secret_value()) > 2048:
-            raise ValueError("public_url plus the callback path is longer than 2048 characters")
-        return self
-
-    # -- derived values ------------------------------------------------------------------------
-    @property
-    def token_url(self) -> str:
-        return self.axp_token_url.format(base_url=self.axp_base_url, account_id=self.axp_account_id)
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        return check_networks(value)
 
     @property
-    def channel_api_url(self) -> str:
-        """Custom Chat base: `.../api/digital/channel/v1/accounts/{accountId}`."""
-        return (
-            f"{self.axp_base_url}/api/digital/channel/{self.axp_channel_api_version}"
-            f"/accounts/{self.axp_account_id}"
-        )
-
-    @property
-    def webhook_api_url(self) -> str:
-        """Notification base: `.../api/digital/webhook/v1/accounts/{accountId}`."""
-        return (
-            f"{self.axp_base_url}/api/digital/webhook/{self.axp_webhook_api_version}"
-            f"/accounts/{self.axp_account_id}"
-        )
-
-    @property
-    def callback_url(self) -> SecretStr:
-        """Where AXP posts events; a secret, since it carries `callback_secret`."""
-        return SecretStr(
-            f"{self.public_url}{CALLBACK_PATH}{self.callback_secret.get_secret_value()}"
-        )
-
-    @property
-    def callback_url_masked(self) -> str:
-        return f"{self.public_url}{CALLBACK_PATH}***"
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """`trusted_proxies` parsed, for `address in network` tests."""
+        return tuple(ip_network(entry) for entry in self.trusted_proxies)
 
     def masked(self) -> dict[str, str]:
-        """Every setting as its env var name and a printable value, secrets masked."""
+        """Every setting as its env var name and a printable value, secrets masked (URL
+        passwords too)."""
         out: dict[str, str] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            out[env_name(name)] = "********" if isinstance(value, SecretStr) else str(value)
+            if isinstance(value, SecretStr):
+                out[env_name(name)] = "********"
+            elif name in _URL_FIELDS and isinstance(value, str):
+                out[env_name(name)] = masked_url(value)
+            else:
+                out[env_name(name)] = str(value)
         return out
+
+    def warnings(self) -> list[str]:
+        """Choices that are valid but weaken security, one sentence each (`check` prints them,
+        `serve` logs them at startup)."""
+        found: list[str] = []
+        if self.allowed_origins == [ANY_ORIGIN]:
+            found.append(
+                f"{env_name('allowed_origins')} is *: pages of any site can open chats here"
+            )
+        if self.id_token_algorithm is not None:
+            for name, claim in (("id_token_issuer", "iss"), ("id_token_audience", "aud")):
+                if getattr(self, name) is None:
+                    found.append(
+                        f"{env_name(name)} is not set: idTokens are accepted whatever their "
+                        f"`{claim}`, from anything that holds the key"
+                    )
+        if not self.guest_mode and self.id_token_algorithm is None:
+            found.append(
+                f"neither {env_name('guest_mode')} nor verified mode "
+                f"({env_name('id_token_algorithm')}) is on: no customer can log in"
+            )
+        if self.metrics_public:
+            found.append(f"{env_name('metrics_public')}: /metrics is served to the public")
+        return found
 
     # -- factories -----------------------------------------------------------------------------
     @classmethod
@@ -455,8 +421,8 @@ class Settings(BaseSettings):
         """Settings for the AXP emulator at `base_url`, ignoring the environment and `.env`.
 
         Matches `EmulatorSettings` defaults (account `ABCDEF`, client `axp-chat-connector`,
-        secret `emulator-client-secret`, app key `emulator-app-key`); the callback secret is
-        random unless given.
+        secret `emulator-client-secret`, app key `emulator-app-key`); the callback and session
+        token secrets are random and any origin is allowed, unless given.
         """
         values: dict[str, Any] = {
             "axp_base_url": base_url,
@@ -467,6 +433,8 @@ class Settings(BaseSettings):
             "axp_channel_provider_id": "axp-chat-connector",
             "public_url": "http://127.0.0.1:8080",
             "callback_secret": secrets.token_urlsafe(32),
+            "session_token_secret": secrets.token_urlsafe(48),
+            "allowed_origins": [ANY_ORIGIN],
         }
         values.update(overrides)
         try:
@@ -494,9 +462,20 @@ def _settings_error(exc: ValidationError) -> SettingsError:
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment, `.env` and `*_FILE` secrets; `overrides` win.
 
-    Raises `SettingsError` naming every bad or missing setting; never exits the process.
+    This is the one validation `serve`, `check` and `provision` share (`demo` builds its
+    settings with `Settings.for_emulator`, through the same model). Raises `SettingsError`
+    naming every bad or missing setting; never exits the process.
     """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise _settings_error(exc) from None
+    except SourceError as exc:  # a list setting that is not JSON
+        raise _source_error(exc) from None
+
+
+def _source_error(exc: SourceError) -> SettingsError:
+    field = next((name for name in Settings.model_fields if f'"{name}"' in str(exc)), None)
+    if field is None:
+        return SettingsError({"settings": "a value could not be read"})
+    return SettingsError({env_name(field): 'expected a JSON list, e.g. ["a", "b"]'})

@@ -109,15 +109,13 @@ async def _provisioning_lock(store: Store) -> AsyncIterator[object]:
 
 
 def web_routes() -> list[BaseRoute]:
-    """The SDK, widget and demo pages, when they are installed."""
-    routes: list[BaseRoute] = []
-    if (WEB_DIR / "sdk").is_dir():
-        routes.append(Mount("/sdk", StaticFiles(directory=WEB_DIR / "sdk"), name="sdk"))
-    if (WEB_DIR / "widget").is_dir():
-        routes.append(Mount("/widget", StaticFiles(directory=WEB_DIR / "widget"), name="widget"))
-    if (WEB_DIR / "demo").is_dir():
-        routes.append(Mount("/", StaticFiles(directory=WEB_DIR / "demo", html=True), name="demo"))
-    return routes
+    """The SDK and the widget, when they are installed: what a site's pages load from the
+    connector. The demo shop is not the product's: only `demo` serves it (`commands/demo.py`)."""
+    return [
+        Mount(f"/{name}", StaticFiles(directory=WEB_DIR / name), name=name)
+        for name in ("sdk", "widget")
+        if (WEB_DIR / name).is_dir()
+    ]
 
 
 @contextlib.asynccontextmanager

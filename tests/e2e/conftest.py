@@ -22,7 +22,9 @@ from axp_chat_connector.emulator.config import EmulatorSettings
 from tests.servers import ROOT, free_port, serve_app, spawn
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser
+    from playwright.async_api import Browser, BrowserContext, Page
+
+    from tests.e2e.fake_connector import FakeConnector
 
 CHROMIUM: Final = Path(os.environ.get("AXP_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS: Final = ROOT / "test-artifacts"
@@ -84,6 +86,40 @@ def artifacts() -> Path:
     """Where screenshots go (gitignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A desktop-sized browser context; the test fails if a page of it throws."""
+    context = await browser.new_context(viewport={"width": 1100, "height": 800})
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield context
+    await context.close()
+    assert errors == [], f"errors on the pages: {errors}"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fake() -> AsyncIterator[tuple[FakeConnector, str]]:
+    """tests/e2e/fake_connector.py on a free port (it serves web/ at /web/); its base URL."""
+    from tests.e2e.fake_connector import FakeConnector
+
+    connector = FakeConnector(WEB)
+    async with serve_app(connector.app()) as base:
+        yield connector, base
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chatting(
+    fake: tuple[FakeConnector, str], context: BrowserContext
+) -> tuple[FakeConnector, Page]:
+    """The demo page in `context` with a chat started through the widget (on the fake)."""
+    from tests.e2e.widget_kit import open_demo, start_chat
+
+    connector, base = fake
+    page = await open_demo(context, base)
+    await start_chat(page, connector)
+    return connector, page
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -91,7 +91,7 @@ class FakeConnector:
         )
 
     async def emit(self, session: Session, event: Frame, *, durable: bool = True) -> None:
-        event = {**event, "at": _now()}
+        event = {"at": _now(), **event}  # a test may give its own time
         if durable:
             event["seq"] = len(session.events) + 1
             session.events.append(event)

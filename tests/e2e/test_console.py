@@ -4,141 +4,29 @@ disconnects; the emulator's state shows each step. Screenshots go to test-artifa
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from tests.servers import TIME_SCALE
-
-_POLL_INTERVAL = 0.05  # a poll interval inside a wait with a deadline
+from tests.e2e.console_kit import (
+    WAIT_MS,
+    Customer,
+    console_page,
+    customer,
+    dialog_of,
+    eventually,
+    http,
+    page,
+)
+from tests.e2e.widget_kit import axe_violations
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
-
-ACCOUNT: Final = "ABCDEF"
-CHAT: Final = f"/api/digital/channel/v1/accounts/{ACCOUNT}"
-APP_KEY: Final = "emulator-app-key"
-WAIT: Final = 10 * TIME_SCALE
-WAIT_MS: Final = WAIT * 1000
-
-
-class Customer:
-    """A customer's side, through the emulator's Custom Chat API (as the connector calls it)."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.headers: dict[str, str] = {"appkey": APP_KEY}
-        self.session_id = ""
-        self.engagement_id = ""
-        self.dialog_id = ""
-
-    async def authenticate(self) -> None:
-        answer = await self.http.post(
-            f"/api/auth/v1/{ACCOUNT}/protocol/openid-connect/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "axp-chat-connector",
-                "client_secret": "emulator-client-secret",
-            },
-            headers={"appkey": APP_KEY},
-        )
-        assert answer.status_code == 200, answer.text
-        self.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-
-    async def start_chat(self, name: str, email: str) -> None:
-        session = await self.http.post(
-            f"{CHAT}/sessions",
-            json={
-                "accountId": ACCOUNT,
-                "channelProviderId": "ChatProvider01",
-                "customerIdentifiers": {"emailAddresses": [email]},
-                "displayName": name,
-                "sessionParameters": {"pageTitle": "City bikes", "pageUrl": "https://shop/bikes"},
-            },
-            headers=self.headers,
-        )
-        assert session.status_code == 201, session.text
-        self.session_id = session.json()["sessionId"]
-        engagement = await self.http.post(
-            f"{CHAT}/engagements",
-            json={
-                "sessionId": self.session_id,
-                "channelId": "Chat",
-                "engagementParameters": {"topic": "sales"},
-            },
-            headers=self.headers,
-        )
-        assert engagement.status_code == 201, engagement.text
-        self.engagement_id = engagement.json()["engagementId"]
-        self.dialog_id = engagement.json()["dialogs"][-1]["dialogId"]
-
-    async def say(self, text: str) -> None:
-        answer = await self.http.post(
-            f"{CHAT}/engagements/{self.engagement_id}/messages",
-            json={
-                "sessionId": self.session_id,
-                "dialogId": self.dialog_id,
-                "body": {
-                    "elementType": "text",
-                    "elementText": {"text": text, "textFormat": "PLAINTEXT"},
-                },
-            },
-            headers=self.headers,
-        )
-        assert answer.status_code in (200, 201, 202), answer.text
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def http(emulator_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=emulator_url, timeout=10) as client:
-        yield client
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def customer(http: httpx.AsyncClient) -> Customer:
-    customer = Customer(http)
-    await customer.authenticate()
-    return customer
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def page(browser: Browser, emulator_url: str) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1200, "height": 800})
-    page = await context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await page.goto(f"{emulator_url}/emulator/")
-    yield page
-    await context.close()
-    assert errors == [], f"errors on the console page: {errors}"
-
-
-async def eventually(
-    http: httpx.AsyncClient, path: str, done: Callable[[Any], bool], timeout: float = WAIT
-) -> Any:
-    """GET `path` until `done(json)` holds; its last JSON."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = (await http.get(path)).json()
-        if done(body):
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path} never met the condition; last: {body}")
-        await asyncio.sleep(_POLL_INTERVAL)
-
-
-def dialog_of(engagements: Any, engagement_id: str) -> dict[str, Any]:
-    engagement = next(e for e in engagements["engagements"] if e["engagementId"] == engagement_id)
-    dialog: dict[str, Any] = engagement["dialogs"][-1]
-    return dialog
+__all__ = ["customer", "http", "page"]  # fixtures
 
 
 async def test_agent_accepts_replies_and_disconnects_from_a_work_card(
@@ -153,8 +41,11 @@ async def test_agent_accepts_replies_and_disconnects_from_a_work_card(
     await expect(card).to_be_visible(timeout=WAIT_MS)
     await expect(card).to_contain_text("Ann Example")
     await expect(card).to_contain_text("ann@example.com")
-    await expect(card).to_contain_text("pageTitle: City bikes")
-    await expect(card).to_contain_text("topic: sales")
+    # Identifiers and parameters as labelled fields, not raw keys.
+    for label, value in [("Email", "ann@example.com"), ("Page", "City bikes"), ("Topic", "sales")]:
+        await expect(card.locator("dt", has_text=label).first).to_be_visible()
+        await expect(card.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
+    await expect(card).not_to_contain_text("pageTitle")
     await expect(card).to_contain_text("waiting")
     await page.screenshot(path=artifacts / "console-1-waiting-card.png", full_page=True)
 
@@ -255,3 +146,118 @@ async def test_customer_text_is_shown_as_text_not_html(
     assert await page.locator("#cards img, #transcript img, #transcript b").count() == 0
     assert await page.evaluate("window.pwned === undefined")
     await page.screenshot(path=artifacts / "console-4-escaped.png", full_page=True)
+
+
+async def test_work_cards_update_in_place_and_keep_the_focus(
+    page: Page, customer: Customer, http: httpx.AsyncClient
+) -> None:
+    from playwright.async_api import expect
+
+    await customer.start_chat("Kim Keys", "kim@example.com")
+    card = page.locator(f"li.card[data-engagement='{customer.engagement_id}']")
+    accept = card.get_by_role("button", name="Accept chat with Kim Keys")
+    await accept.focus()
+    waited = card.locator("dt:text-is('Waiting') + dd")
+    before = await waited.text_content()
+    # Polls go on (the wait time moves on screen); the focused button is the same element.
+    await expect(waited).not_to_have_text(before or "", timeout=WAIT_MS)
+    await expect(accept).to_be_focused()
+    await page.keyboard.press("Enter")
+    await eventually(
+        http,
+        "/emulator/v1/engagements",
+        lambda body: dialog_of(body, customer.engagement_id)["dialogStatus"] == "ACTIVE",
+    )
+    await expect(card.get_by_role("button", name="Open chat with Kim Keys")).to_be_visible()
+
+
+async def test_every_click_on_open_opens_that_chat(page: Page, http: httpx.AsyncClient) -> None:
+    from playwright.async_api import expect
+
+    names = ["Olga Open", "Otto Open"]
+    for name in names:
+        someone = Customer(http)
+        await someone.authenticate()
+        await someone.start_chat(name, f"{name.split()[0].lower()}@example.com")
+    title = page.locator("#conversation-title")
+    for round_ in range(8):  # the cards are polled every second meanwhile
+        name = names[round_ % 2]
+        await page.get_by_role("button", name=f"Open chat with {name}").click()
+        await expect(title).to_have_text(f"Chat with {name}", timeout=2000)
+
+
+async def test_without_a_selected_chat_there_is_no_conversation_pane(page: Page) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.locator("#conversation")).to_be_hidden()
+    for name in ("Accept", "Transfer", "Disconnect", "Send"):
+        await expect(page.get_by_role("button", name=name, exact=True)).to_be_hidden()
+
+
+async def test_a_carousel_choice_markdown_and_the_customer_leaving_read_as_the_customer_sees(
+    page: Page, customer: Customer, artifacts: Path
+) -> None:
+    from playwright.async_api import expect
+
+    await customer.start_chat("Cleo Choice", "cleo@example.com")
+    card = page.locator(f"li.card[data-engagement='{customer.engagement_id}']")
+    await card.get_by_role("button", name="Accept chat with Cleo Choice").click()
+    await page.locator("#reply-format").select_option("MARKDOWN")
+    await page.locator("#reply-text").fill("**Two** bikes fit:")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    transcript = page.locator("#transcript")
+    await expect(transcript.locator("strong", has_text="Two")).to_be_visible(timeout=WAIT_MS)
+    await expect(transcript).not_to_contain_text("**Two**")
+
+    await page.locator("details summary").click()
+    await page.locator("#carousel-items").fill("City bike | 7 gears\nCargo bike | two kids")
+    await page.get_by_role("button", name="Send carousel").click()
+    await expect(transcript).to_contain_text("carousel: City bike | Cargo bike", timeout=WAIT_MS)
+    # A customer whose client sent the button's bare text: the card's title is shown.
+    await customer.choose("Choose", "Cargo bike")
+    chosen = transcript.locator(".msg.from-CUSTOMER").last
+    await expect(chosen.locator(".text")).to_have_text("Cargo bike", timeout=WAIT_MS)
+    await expect(chosen).to_contain_text("payload Cargo bike")
+
+    await customer.leave()
+    await expect(transcript.locator(".system")).to_have_text(
+        "Cleo Choice left the chat.", timeout=WAIT_MS
+    )
+    await page.screenshot(path=artifacts / "console-5-customer-left.png", full_page=True)
+
+
+async def test_the_carousel_form_fits_an_800_pixel_screen(
+    browser: Browser, emulator_url: str, customer: Customer
+) -> None:
+    from playwright.async_api import expect
+
+    await customer.start_chat("Nina Narrow", "nina@example.com")
+    async for narrow in console_page(browser, emulator_url, width=800, height=600):
+        card = narrow.locator(f"li.card[data-engagement='{customer.engagement_id}']")
+        await card.get_by_role("button", name="Open chat with Nina Narrow").click()
+        await narrow.locator("details summary").click()
+        await expect(narrow.locator("#carousel-items")).to_be_visible()
+        for selector in ("#carousel-items", "#send-carousel", "label[for=carousel-items]"):
+            box = await narrow.locator(selector).bounding_box()
+            assert box is not None
+            assert box["x"] >= 0, f"{selector} starts off screen: {box}"
+            assert box["x"] + box["width"] <= 800, f"{selector} overflows: {box}"
+        assert await narrow.evaluate("document.documentElement.scrollWidth") <= 800
+
+
+async def test_the_console_has_no_accessibility_violations_and_a_favicon(
+    page: Page, customer: Customer, emulator_url: str
+) -> None:
+    from playwright.async_api import expect
+
+    assert await axe_violations(page) == [], "the empty console"
+    await customer.start_chat("Axel Able", "axel@example.com")
+    await customer.say("Hello, can you read me?")
+    card = page.locator(f"li.card[data-engagement='{customer.engagement_id}']")
+    await card.get_by_role("button", name="Accept chat with Axel Able").click()
+    await expect(page.locator("#transcript")).to_contain_text("can you read me", timeout=WAIT_MS)
+    await page.locator("details summary").click()
+    assert await axe_violations(page) == [], "a chat open in the console"
+    href = await page.locator("link[rel=icon]").get_attribute("href")
+    answer = await page.request.get(f"{emulator_url}/emulator/{href}")
+    assert answer.status == 200

@@ -4,12 +4,10 @@ agent answers from the console at the emulator's /emulator/. Screenshots go to t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import pytest
-import pytest_asyncio
 
 from tests.e2e.conftest import Demo
 from tests.servers import TIME_SCALE
@@ -20,16 +18,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 WAIT_MS: Final = 15_000 * TIME_SCALE
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(viewport={"width": 1100, "height": 800})
-    errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    yield context
-    await context.close()
-    assert errors == [], f"errors on the pages: {errors}"
 
 
 async def customer_says(page: Page, text: str) -> None:
@@ -90,7 +78,12 @@ async def test_a_customer_and_an_agent_chat_through_the_demo(
     cargo = customer.get_by_role("listitem", name="1 of 2: Lastesel Cargo")
     await expect(cargo).to_be_visible(timeout=WAIT_MS)
     await cargo.get_by_role("button", name="Choose").click()
-    await expect(transcript).to_contain_text("Lastesel Cargo", timeout=WAIT_MS)
+    # Both sides say which card was chosen, not "Choose".
+    await expect(customer.locator(".msg.customer").last.locator(".text")).to_have_text(
+        "Lastesel Cargo", timeout=WAIT_MS
+    )
+    chosen = transcript.locator(".msg.from-CUSTOMER").last
+    await expect(chosen.locator(".text")).to_have_text("Lastesel Cargo", timeout=WAIT_MS)
     await customer.screenshot(path=artifacts / "demo-1-customer.png")
     await agent.screenshot(path=artifacts / "demo-2-agent.png", full_page=True)
 

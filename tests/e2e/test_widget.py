@@ -5,73 +5,18 @@ and the long-polling fallback. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
 
-from tests.e2e.conftest import WEB
 from tests.e2e.fake_connector import FakeConnector
-from tests.servers import TIME_SCALE, serve_app
-
-_POLL_INTERVAL = 0.02  # a poll interval inside a wait with a deadline
+from tests.e2e.widget_kit import LAUNCHER, WAIT_MS, end_chat, open_demo, start_chat, until
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page
+    from playwright.async_api import Browser, BrowserContext
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
-
-WAIT: Final = 10 * TIME_SCALE
-WAIT_MS: Final = WAIT * 1000
-LAUNCHER: Final = "Chat with Velo Verde"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def fake() -> AsyncIterator[tuple[FakeConnector, str]]:
-    connector = FakeConnector(WEB)
-    async with serve_app(connector.app()) as base:
-        yield connector, base
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(viewport={"width": 1100, "height": 800})
-    errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    yield context
-    await context.close()
-    assert errors == [], f"errors on the page: {errors}"
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Wait for a condition on the fake connector's side."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(_POLL_INTERVAL)
-
-
-async def open_demo(context: BrowserContext, base: str, page_name: str = "index.html") -> Page:
-    page = await context.new_page()
-    await page.goto(f"{base}/web/demo/{page_name}")
-    return page
-
-
-async def start_chat(page: Page, fake: FakeConnector, name: str = "Ann Rider") -> None:
-    from playwright.async_api import expect
-
-    await page.get_by_role("button", name=LAUNCHER).click()
-    await page.get_by_label("Name").fill(name)
-    await page.get_by_label("Email").fill("ann@example.com")
-    await page.get_by_label("Phone number").fill("+44 20 7946 0000")
-    await page.get_by_role("button", name="Start chat").click()
-    await expect(page.locator(".system").first).to_contain_text("Waiting", timeout=WAIT_MS)
-    await until(lambda: bool(fake.commands_of("start")), "start")
 
 
 async def test_prechat_form_then_a_chat_with_rich_messages(
@@ -83,7 +28,16 @@ async def test_prechat_form_then_a_chat_with_rich_messages(
     page = await open_demo(context, base)
     await page.get_by_role("button", name=LAUNCHER).click()
     await page.get_by_role("button", name="Start chat").click()
-    await expect(page.get_by_role("alert").first).to_contain_text("enter your name")
+    # Every wrong field says so beside it, all at once; focus goes to the first.
+    await expect(page.get_by_label("Name")).to_be_focused()
+    await expect(page.get_by_label("Name")).to_have_accessible_description(
+        "Please enter your name."
+    )
+    await expect(page.get_by_label("Email")).to_have_accessible_description(
+        "Please enter a valid email address."
+    )
+    await expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_role("alert").first).to_contain_text("check the fields")
     await page.screenshot(path=artifacts / "widget-1-prechat.png")
     await page.get_by_role("button", name="Minimize chat").click()
     await start_chat(page, connector)
@@ -140,7 +94,9 @@ async def test_prechat_form_then_a_chat_with_rich_messages(
     await card.get_by_role("button", name="Choose").click()
     await until(lambda: any("postback" in c for c in connector.commands_of("send")), "postback")
     postback = next(c for c in connector.commands_of("send") if "postback" in c)
-    assert postback["postback"] == {"text": "Choose", "payload": "cargo"}
+    # The card's title says what was chosen (not the button's "Choose"), on both sides.
+    assert postback["postback"] == {"text": "Lastesel Cargo", "payload": "cargo"}
+    await expect(page.locator(".msg.customer").last.locator(".text")).to_have_text("Lastesel Cargo")
 
     await connector.agent_says(
         "**Bold** and [our shop](https://velo.example/shop) <img src=x onerror=window.pwned=1>",
@@ -193,6 +149,10 @@ async def test_prechat_form_then_a_chat_with_rich_messages(
     await expect(page.get_by_text("Are you still there?")).to_be_hidden()
 
     await page.get_by_role("button", name="End chat").click()
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_role("button", name="End chat")).to_be_focused()
+    assert connector.commands_of("end") == [], "nothing ends before the customer confirms"
+    await end_chat(page)
     await expect(page.get_by_text("You ended the chat.")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
     assert len(connector.commands_of("end")) == 1

@@ -18,12 +18,13 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conftest import Demo
+from tests.e2e.widget_kit import end_chat
 from tests.servers import TIME_SCALE
 
 _POLL_INTERVAL = 0.05  # a poll interval inside a wait with a deadline
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, BrowserContext, Page
+    from playwright.async_api import BrowserContext, Page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -113,16 +114,6 @@ class Agent:
 async def http(demo: Demo) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=demo.emulator, timeout=5) as client:
         yield client
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    context = await browser.new_context(viewport={"width": 1100, "height": 800})
-    errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    yield context
-    await context.close()
-    assert errors == [], f"errors on the pages: {errors}"
 
 
 async def start_chat(context: BrowserContext, demo: Demo, name: str, email: str) -> Page:
@@ -297,7 +288,7 @@ async def test_a_message_sent_while_the_line_is_cut_arrives_once(
     await box.fill("Sent while cut off")
     await box.press("Enter")
     mine = page.locator(".msg.customer", has_text="Sent while cut off")
-    await expect(mine).to_contain_text("Sending", timeout=WAIT_MS)
+    await expect(mine).to_contain_text("Will be sent when the connection is back", timeout=WAIT_MS)
     await page.screenshot(path=artifacts / "widget-real-2-cut.png")
 
     async def retried() -> bool:
@@ -438,7 +429,7 @@ async def test_the_agent_ends_one_chat_and_the_customer_the_next(
     await customer_says(page, "One more question")
     await agent.hears("One more question")
 
-    await page.get_by_role("button", name="End chat").click()
+    await end_chat(page)
     await expect(page.get_by_text("You ended the chat.")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_role("button", name="Start a new chat")).to_be_visible()
 

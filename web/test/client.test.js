@@ -1,44 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ChatClient } from '../../src/axp_chat_connector/web/sdk/client.js';
 import { memorySessionStore } from '../../src/axp_chat_connector/web/sdk/storage.js';
-import { FakeNetwork, guest, loginAnswer, once } from './fakes.js';
-
-function makeClient(network, options = {}) {
-  return new ChatClient({
-    connector: 'http://connector.test',
-    transports: network.transports(),
-    storage: options.storage ?? memorySessionStore(),
-    tabs: null,
-    pageEvents: false,
-    backoff: { baseMs: 1, maxMs: 4 },
-    ...options,
-  });
-}
-
-/** Log in through the first transport; returns it, bound. */
-async function loggedIn(network, client) {
-  const login = client.login(guest);
-  const transport = await network.opened.next();
-  transport.handlers.onOpen();
-  const frame = await transport.sent.next();
-  assert.equal(frame.type, 'login');
-  assert.equal(frame.id, login.id);
-  transport.handlers.onFrame(loginAnswer(frame.id));
-  await login;
-  return transport;
-}
-
-/** Accept the next connection's resume; returns [transport, resume frame]. */
-async function resumed(network, extra = {}) {
-  const transport = await network.opened.next();
-  transport.handlers.onOpen();
-  const resume = await transport.sent.next();
-  assert.equal(resume.type, 'resume');
-  transport.handlers.onFrame({ type: 'ok', re: resume.id, sessionId: 'S1', seq: 0, token: 'token-1', ...extra });
-  return [transport, resume];
-}
+import { FakeNetwork, guest, loggedIn, loginAnswer, makeClient, once, resumed } from './fakes.js';
 
 test('opens no connection before there is a session or a login to send', () => {
   const network = new FakeNetwork();

@@ -1,4 +1,10 @@
-// Test doubles for the SDK: fake transports that record frames, a fake Web Locks manager.
+// Test doubles for the SDK: fake transports that record frames, a fake fetch, a fake Web Locks
+// manager; and the steps most tests begin with.
+
+import assert from 'node:assert/strict';
+
+import { ChatClient } from '../../src/axp_chat_connector/web/sdk/client.js';
+import { memorySessionStore } from '../../src/axp_chat_connector/web/sdk/storage.js';
 
 /** A queue whose `next()` waits for the next pushed item. */
 export class Queue {
@@ -51,8 +57,8 @@ export class FakeNetwork {
     };
   }
 
-  transports() {
-    return { websocket: this.factory('websocket'), longpoll: this.factory('longpoll') };
+  transports(names = ['websocket', 'longpoll']) {
+    return Object.fromEntries(names.map((name) => [name, this.factory(name)]));
   }
 }
 
@@ -109,4 +115,51 @@ export function once(client, type, predicate = () => true) {
       }
     });
   });
+}
+
+/** A fetch that hands each request to the test, which answers it (resolve/reject). */
+export function fakeFetch() {
+  const requests = new Queue();
+  const fetch = (url, init = {}) =>
+    new Promise((resolve, reject) => {
+      init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
+      requests.push({ url: String(url), init, resolve, reject });
+    });
+  return { fetch, requests };
+}
+
+/** A client on the fake network, alone (no tabs), with tiny backoff; `names`: its transports. */
+export function makeClient(network, options = {}) {
+  return new ChatClient({
+    connector: 'http://connector.test',
+    transports: network.transports(options.names),
+    storage: memorySessionStore(),
+    tabs: null,
+    pageEvents: false,
+    backoff: { baseMs: 1, maxMs: 4 },
+    ...options,
+  });
+}
+
+/** Log in through the next transport; returns it, bound. */
+export async function loggedIn(network, client) {
+  const login = client.login(guest);
+  const transport = await network.opened.next();
+  transport.handlers.onOpen();
+  const frame = await transport.sent.next();
+  assert.equal(frame.type, 'login');
+  assert.equal(frame.id, login.id);
+  transport.handlers.onFrame(loginAnswer(frame.id));
+  await login;
+  return transport;
+}
+
+/** Accept the next connection's resume; returns [transport, resume frame]. */
+export async function resumed(network, extra = {}) {
+  const transport = await network.opened.next();
+  transport.handlers.onOpen();
+  const resume = await transport.sent.next();
+  assert.equal(resume.type, 'resume');
+  transport.handlers.onFrame({ type: 'ok', re: resume.id, sessionId: 'S1', seq: 0, token: 'token-1', ...extra });
+  return [transport, resume];
 }

@@ -2,19 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { longpollTransport } from '../../src/axp_chat_connector/web/sdk/transport_longpoll.js';
-import { Queue } from './fakes.js';
-
-/** A fetch that hands each request to the test, which answers it. */
-function fakeFetch() {
-  const requests = new Queue();
-  const fetch = (url, init = {}) =>
-    new Promise((resolve, reject) => {
-      const request = { url: String(url), init, resolve, reject };
-      init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
-      requests.push(request);
-    });
-  return { fetch, requests };
-}
+import { Queue, fakeFetch } from './fakes.js';
 
 function json(body, status = 200) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });

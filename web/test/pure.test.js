@@ -71,7 +71,7 @@ test('close codes: 4401 and 4409 drop the session, 4429 waits, others reconnect'
 
 test('fallback: WebSocket first, long polling after it fails, WebSocket again later', () => {
   let now = 0;
-  const chooser = new TransportChooser({ retryWebSocketAfterMs: 1000, now: () => now });
+  const chooser = new TransportChooser({ available: ['websocket', 'longpoll'], retryWebSocketAfterMs: 1000, now: () => now });
   assert.equal(chooser.choose(), 'websocket');
   chooser.failed('websocket');
   assert.equal(chooser.choose(), 'longpoll');
@@ -96,7 +96,7 @@ test('fallback: WebSocket first, long polling after it fails, WebSocket again la
 });
 
 test('fallback: failures of a WebSocket fall back only after the threshold', () => {
-  const chooser = new TransportChooser({ failuresBeforeFallback: 2 });
+  const chooser = new TransportChooser({ available: ['websocket', 'longpoll'], failuresBeforeFallback: 2 });
   chooser.failed('websocket');
   assert.equal(chooser.choose(), 'websocket');
   chooser.failed('websocket');
@@ -107,7 +107,7 @@ test('fallback: failures of a WebSocket fall back only after the threshold', () 
 
 test('fallback: a WebSocket failing while the device is offline does not count', () => {
   let offline = true;
-  const chooser = new TransportChooser({ offline: () => offline });
+  const chooser = new TransportChooser({ available: ['websocket', 'longpoll'], offline: () => offline });
   chooser.failed('websocket');
   assert.equal(chooser.choose(), 'websocket', 'an outage is not a blocked WebSocket');
   offline = false;
@@ -115,10 +115,39 @@ test('fallback: a WebSocket failing while the device is offline does not count',
   assert.equal(chooser.choose(), 'longpoll');
 });
 
-test('fallback: without WebSocket support, always long polling', () => {
+test('fallback: without WebSocket support, SSE then long polling, and no going back', () => {
   const chooser = new TransportChooser({ websocketAvailable: false, now: () => 1e12 });
+  assert.equal(chooser.choose(), 'sse');
+  chooser.failed('sse');
   assert.equal(chooser.choose(), 'longpoll');
   assert.equal(chooser.shouldProbe('longpoll'), false);
   chooser.probe();
   assert.equal(chooser.choose(), 'longpoll');
+});
+
+test('fallback: WebSocket, then SSE, then long polling; a failed WebSocket retry goes back down', () => {
+  let now = 0;
+  const chooser = new TransportChooser({ retryWebSocketAfterMs: 1000, now: () => now });
+  assert.equal(chooser.choose(), 'websocket');
+  chooser.failed('websocket');
+  assert.equal(chooser.choose(), 'sse');
+  chooser.failed('websocket'); // a late report about a transport no longer in use
+  assert.equal(chooser.choose(), 'sse');
+  now = 1000;
+  assert.equal(chooser.shouldProbe('sse'), true);
+  chooser.probe();
+  assert.equal(chooser.choose(), 'websocket');
+  chooser.failed('websocket');
+  assert.equal(chooser.choose(), 'sse', 'back to the transport that worked');
+  assert.equal(chooser.probeDelayMs(), 2000);
+  chooser.failed('sse');
+  assert.equal(chooser.choose(), 'longpoll');
+  chooser.failed('longpoll');
+  assert.equal(chooser.choose(), 'longpoll', 'the last resort stays');
+  now = 4000;
+  assert.equal(chooser.shouldProbe('longpoll'), true);
+  chooser.probe();
+  chooser.bound('websocket');
+  assert.equal(chooser.choose(), 'websocket');
+  assert.equal(chooser.probeDelayMs(), 1000);
 });

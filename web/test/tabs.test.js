@@ -20,6 +20,18 @@ function makeTab(name, locks, network) {
   return client;
 }
 
+/** A tab that leads and logs in; returns it and its connection. */
+async function leaderLoggedIn(name, locks, network) {
+  const tab = makeTab(name, locks, network);
+  await role(tab, 'leader');
+  const login = tab.login(guest);
+  const wire = await network.opened.next();
+  wire.handlers.onOpen();
+  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
+  await login;
+  return [tab, wire];
+}
+
 function role(client, wanted) {
   return client.role === wanted ? Promise.resolve() : once(client, 'role', (e) => e.role === wanted);
 }
@@ -84,13 +96,7 @@ test('a tab opened later joins the session and gets the events so far from the l
   const name = `tabs-${++counter}`;
   const locks = new FakeLocks();
   const netA = new FakeNetwork();
-  const a = makeTab(name, locks, netA);
-  await role(a, 'leader');
-  const login = a.login(guest);
-  const wire = await netA.opened.next();
-  wire.handlers.onOpen();
-  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
-  await login;
+  const [a, wire] = await leaderLoggedIn(name, locks, netA);
   wire.handlers.onFrame({ type: 'chat.started', seq: 1, engagementId: 'E', dialogId: 'D' });
   wire.handlers.onFrame({ type: 'message', seq: 2, text: 'welcome' });
 
@@ -116,13 +122,7 @@ test('a tab that logs in before it learns the shared session is refused and join
   const name = `tabs-${++counter}`;
   const locks = new FakeLocks();
   const netA = new FakeNetwork();
-  const a = makeTab(name, locks, netA);
-  await role(a, 'leader');
-  const login = a.login(guest);
-  const wire = await netA.opened.next();
-  wire.handlers.onOpen();
-  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
-  await login;
+  const [a, wire] = await leaderLoggedIn(name, locks, netA);
 
   const b = makeTab(name, locks, new FakeNetwork());
   await assert.rejects(b.login(guest), { code: 'invalid_state' });
@@ -131,4 +131,63 @@ test('a tab that logs in before it learns the shared session is refused and join
   assert.equal(wire.frames.filter((f) => f.type === 'login').length, 1);
   a.close();
   b.close();
+});
+
+test("a follower shows the leader's link state: offline when the leader's link drops, online again after", async () => {
+  const name = `tabs-${++counter}`;
+  const locks = new FakeLocks();
+  const netA = new FakeNetwork();
+  const [a, wire] = await leaderLoggedIn(name, locks, netA);
+
+  const b = makeTab(name, locks, new FakeNetwork());
+  const online = once(b, 'status', (e) => e.state === 'online');
+  await role(b, 'follower');
+  assert.equal((await online).transport, 'websocket', "the leader's transport, not the tab link");
+  const offline = once(b, 'status', (e) => e.state === 'offline');
+  wire.handlers.onClose({ code: 1006, reason: '' });
+  await offline;
+  const back = once(b, 'status', (e) => e.state === 'online');
+  const again = await netA.opened.next();
+  again.handlers.onOpen();
+  const resume = await again.sent.next();
+  again.handlers.onFrame({ type: 'ok', re: resume.id, sessionId: 'S1', seq: 0, token: 'token-1' });
+  await back;
+  a.close();
+  b.close();
+});
+
+test('when the leader goes, a follower that does not lead links to the new leader and gets what it missed', async () => {
+  const name = `tabs-${++counter}`;
+  const locks = new FakeLocks();
+  const netA = new FakeNetwork();
+  const netB = new FakeNetwork();
+  const a = makeTab(name, locks, netA);
+  await role(a, 'leader');
+  const b = makeTab(name, locks, netB);
+  await role(b, 'follower');
+  const c = makeTab(name, locks, new FakeNetwork());
+  await role(c, 'follower');
+  const login = c.login(guest);
+  const wire = await netA.opened.next();
+  wire.handlers.onOpen();
+  wire.handlers.onFrame(loginAnswer((await wire.sent.next()).id));
+  await login;
+  if (!b.hasSession) await once(b, 'session');
+
+  a.close();
+  await role(b, 'leader');
+  const own = await netB.opened.next();
+  own.handlers.onOpen();
+  const resume = await own.sent.next();
+  own.handlers.onFrame({ type: 'ok', re: resume.id, sessionId: 'S1', seq: 0, token: 'token-1' });
+  const seen = once(c, 'message');
+  own.handlers.onFrame({ type: 'message', seq: 1, text: 'from the new leader' });
+  assert.equal((await seen).text, 'from the new leader');
+  const sending = c.send('still here');
+  const send = await own.sent.next();
+  assert.equal(send.id, sending.id, "the follower's command goes out on the new leader's link");
+  own.handlers.onFrame({ type: 'ok', re: send.id, status: 'accepted' });
+  await sending;
+  b.close();
+  c.close();
 });

@@ -1,6 +1,8 @@
 """`axp-chat-connector check`: settings, token, AXP reachability and subscriptions.
 
-Prints the settings (secrets masked) and one line per check; exits 0 only when all pass.
+Prints the settings (secrets masked), the warnings about valid but weak choices, and one line per
+check; exits 0 only when all pass. The settings are validated by `config.load_settings`, the same
+validation `serve` runs, so `check` passes only where `serve` would start.
 Changes nothing in AXP (the Custom Chat probe reads a session id that cannot exist).
 """
 
@@ -92,6 +94,8 @@ def report(settings: Settings, results: list[Result], out: TextIO) -> bool:
     for name, value in settings.masked().items():
         print(f"  {name} = {value}", file=out)
     print(f"  (callback URL: {settings.callback_url_masked})", file=out)
+    for warning in settings.warnings():
+        print(f"warning: {warning}", file=out)
     print("checks:", file=out)
     print(f"  {Result('settings', True, 'valid').line()}", file=out)
     for result in results:

@@ -1,6 +1,13 @@
 """`axp-chat-connector demo`: the AXP emulator and the connector together, wired to each other,
-guest mode on, the demo site at `/`, the agent console at the emulator's `/emulator/`. Needs no
-setting; its data lives in memory-like temporary files and is gone when it stops."""
+guest mode on, the demo shop at `/`, the agent console at the emulator's `/emulator/`.
+
+Needs no setting, yet honours them: every `AXP_CHAT_*` environment variable applies (say
+`AXP_CHAT_STORE_URL=redis://…`; `.env` and `*_FILE` secrets do not), except the `AXP_CHAT_AXP_*`
+ones, which are always the emulator's; `--store` and `--bus` win over the environment. Without
+a store setting the data lives in a temporary SQLite file, gone when the demo stops. A second
+instance joins a running demo's emulator with `--emulator-url` (same store, bus and
+`AXP_CHAT_SESSION_TOKEN_SECRET`).
+"""
 
 from __future__ import annotations
 
@@ -8,73 +15,138 @@ import argparse
 import asyncio
 import contextlib
 import tempfile
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
+from typing import Any
 
 import structlog
 import uvicorn
+from pydantic_settings import EnvSettingsSource
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from axp_chat_connector.commands.serve import uvicorn_config
-from axp_chat_connector.config import Settings
-from axp_chat_connector.connector import assemble, random_token_secret
+from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_OK
+from axp_chat_connector.config import Settings, SettingsError
+from axp_chat_connector.connector import WEB_DIR, assemble, random_token_secret
 from axp_chat_connector.emulator.app import create_app as create_emulator
 from axp_chat_connector.emulator.config import EmulatorSettings
 from axp_chat_connector.logs import configure_logging
 
 _log = structlog.get_logger(__name__)
 
+SITE_DIR = WEB_DIR / "demo"
+_TENANT_PREFIX = "axp_"
+"""Settings named so are the AXP tenant's: in the demo, always the emulator's."""
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="connector port (default 8080)")
     parser.add_argument(
         "--emulator-port", type=int, default=8090, help="emulator port (default 8090)"
     )
+    parser.add_argument(
+        "--emulator-url",
+        help="use the emulator of a demo already running there (a second instance); start none",
+    )
+    parser.add_argument(
+        "--store", help="store URL, e.g. redis://127.0.0.1:6379/0 (default: a temporary SQLite)"
+    )
+    parser.add_argument("--bus", help="bus URL, e.g. redis://127.0.0.1:6379/0 (default local://)")
     parser.add_argument(
         "--auto-agent", action="store_true", help="an emulated agent accepts chats and answers"
     )
     parser.add_argument("--greeting-bot", action="store_true", help="a bot greets each new chat")
 
 
-async def demo(args: argparse.Namespace, data_dir: Path) -> None:
-    host = "127.0.0.1"
+def demo_settings(args: argparse.Namespace, emulator_url: str, data_dir: Path) -> Settings:
+    """The demo's defaults, under the environment's settings, under `--store` and `--bus`; the
+    AXP tenant settings are the emulator's whatever the environment says."""
+    defaults: dict[str, Any] = {
+        "public_url": f"http://127.0.0.1:{args.port}",
+        "store_url": f"sqlite:///{data_dir / 'demo.db'}",
+        "guest_mode": True,
+        "log_format": "console",
+    }
+    environment = {
+        name: value
+        for name, value in EnvSettingsSource(Settings)().items()
+        if not name.startswith(_TENANT_PREFIX)
+    }
+    flags = {
+        name: value
+        for name, value in (("store_url", args.store), ("bus_url", args.bus))
+        if value is not None
+    }
+    return Settings.for_emulator(emulator_url, **{**defaults, **environment, **flags})
+
+
+class WithDemoSite:
+    """The connector app with the demo shop's files at `/`; every other path is the connector's."""
+
+    def __init__(self, connector: ASGIApp, site_dir: Path = SITE_DIR) -> None:
+        self.connector = connector
+        self.site = StaticFiles(directory=site_dir, html=True)
+        files = (p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*") if p.is_file())
+        self.paths = frozenset({"/", *(f"/{name}" for name in files)})
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "http" and scope["path"] in self.paths:
+            return self.site(scope, receive, send)
+        return self.connector(scope, receive, send)
+
+
+def emulator_url(args: argparse.Namespace) -> str:
+    return str(args.emulator_url or f"http://127.0.0.1:{args.emulator_port}").rstrip("/")
+
+
+@contextlib.asynccontextmanager
+async def running_emulator(args: argparse.Namespace) -> AsyncIterator[None]:
+    """The emulator, started here for as long as the demo runs, unless `--emulator-url` names
+    one already running."""
+    if args.emulator_url:
+        yield
+        return
     emulator_settings = EmulatorSettings(
-        allow_http_callbacks=True,
-        auto_agent=args.auto_agent,
-        greeting_bot=args.greeting_bot,
+        allow_http_callbacks=True, auto_agent=args.auto_agent, greeting_bot=args.greeting_bot
     )
-    emulator = uvicorn.Server(
-        uvicorn.Config(
-            create_emulator(emulator_settings),
-            host=host,
-            port=args.emulator_port,
-            log_level="warning",
-            access_log=False,
-        )
+    config = uvicorn.Config(
+        create_emulator(emulator_settings),
+        host=args.host,
+        port=args.emulator_port,
+        log_level="warning",
+        access_log=False,
     )
-    emulator_task = asyncio.create_task(emulator.serve())
-    while not emulator.started:
-        if emulator_task.done():
-            emulator_task.result()
-            return
-        await asyncio.sleep(0.02)
-    settings: Settings = Settings.for_emulator(
-        f"http://{host}:{args.emulator_port}",
-        public_url=f"http://{host}:{args.port}",
-        store_url=f"sqlite:///{data_dir / 'demo.db'}",
-        guest_mode=True,
-        log_format="console",
-    )
+    emulator = uvicorn.Server(config)
+    task = asyncio.create_task(emulator.serve())
     try:
-        async with assemble(settings, token_secret=random_token_secret()) as parts:
-            _log.info(
-                "demo.ready",
-                demo=f"http://{host}:{args.port}/",
-                console=f"http://{host}:{args.emulator_port}/emulator/",
-                websocket=f"ws://{host}:{args.port}/v1/ws",
-            )
-            await uvicorn.Server(uvicorn_config(parts.app, settings, host, args.port)).serve()
+        while not emulator.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the emulator stopped before it started")
+            await asyncio.sleep(0.02)
+        yield
     finally:
         emulator.should_exit = True
-        await emulator_task
+        await task
+
+
+async def demo(args: argparse.Namespace, data_dir: Path) -> None:
+    settings = demo_settings(args, emulator_url(args), data_dir)
+    configure_logging(settings.log_format, settings.log_level)
+    async with running_emulator(args):
+        secret = None if settings.session_token_secret else random_token_secret()
+        async with assemble(settings, token_secret=secret) as parts:
+            _log.info(
+                "demo.ready",
+                demo=f"http://{args.host}:{args.port}/",
+                console=f"{emulator_url(args)}/emulator/",
+                websocket=f"ws://{args.host}:{args.port}/v1/ws",
+                store=settings.store_url.split(":", 1)[0],
+            )
+            app = WithDemoSite(parts.app)
+            await uvicorn.Server(uvicorn_config(app, settings, args.host, args.port)).serve()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,5 +155,9 @@ def run(args: argparse.Namespace) -> int:
         tempfile.TemporaryDirectory(prefix="axp-chat-demo-") as data_dir,
         contextlib.suppress(KeyboardInterrupt),
     ):
-        asyncio.run(demo(args, Path(data_dir)))
-    return 0
+        try:
+            asyncio.run(demo(args, Path(data_dir)))
+        except SettingsError as exc:
+            print(f"error: {exc}")
+            return EXIT_BAD_SETTINGS
+    return EXIT_OK

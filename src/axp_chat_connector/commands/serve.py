@@ -57,10 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}")
         return EXIT_BAD_SETTINGS
     configure_logging(settings.log_format, settings.log_level)
-    if settings.session_token_secret is None:
-        print("error: AXP_CHAT_SESSION_TOKEN_SECRET is required: 32+ random bytes, the same on "
-              "every instance")  # fmt: skip
-        return EXIT_BAD_SETTINGS
+    for warning in settings.warnings():
+        _log.warning("settings.warning", detail=warning)
     try:
         asyncio.run(serve(settings, args.host, args.port))
     except ConnectorError as exc:

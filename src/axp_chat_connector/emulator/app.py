@@ -30,8 +30,10 @@ from axp_chat_connector.emulator.subscriptions import SubscriptionStore
 from axp_chat_connector.emulator.tokens import TokenStore
 
 _log = structlog.get_logger(__name__)
-# The agent console (static files of the web package), served at /emulator/.
+# The agent console (static files of the web package), served at /emulator/; it renders
+# Markdown with the widget's renderer, served at /widget/.
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "web" / "console"
+WIDGET_DIR = CONSOLE_DIR.parent / "widget"
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -100,6 +102,7 @@ def create_app(
             *notifications.ROUTES,
             *agents.ROUTES,
             Mount("/emulator", StaticFiles(directory=CONSOLE_DIR, html=True), name="console"),
+            Mount("/widget", StaticFiles(directory=WIDGET_DIR), name="widget"),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
         lifespan=lifespan,

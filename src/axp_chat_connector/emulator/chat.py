@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -27,9 +28,10 @@ from axp_chat_connector.emulator.problems import (
     Violation,
     constraint,
     problem_response,
+    validation_problem,
 )
 from axp_chat_connector.emulator.runtime import Runtime
-from axp_chat_connector.emulator.state import Dialog, Engagement, Session
+from axp_chat_connector.emulator.state import Dialog, Engagement, Session, appended_identifiers
 from axp_chat_connector.emulator.views import (
     CHAT_BASE,
     engagement_json,
@@ -160,6 +162,10 @@ async def _append_identifiers(
     session = _session_for(runtime, account_id, session_id)
     body = parse_body(spec.CustomerIdentifiers, await read_json(request)).model_dump(mode="json")
     _check_keys("customerIdentifiers", body, IDENTIFIER_KEY_MAX)
+    try:  # the session's identifiers stay within the spec's own schema (10 kinds, 5 values)
+        spec.CustomerIdentifiers.model_validate(appended_identifiers(session.identifiers, body))
+    except ValidationError as exc:
+        raise validation_problem(exc, prefix="customerIdentifiers") from None
     runtime.state.append_identifiers(session, body)
     return JSONResponse(session_json(session))
 

@@ -2,6 +2,11 @@
 
 `POST /emulator/v1/faults` merges a JSON document into the active faults (operation and latency
 entries replace those of the same operation); `DELETE /emulator/v1/faults` clears everything.
+
+The document is read strictly, so that a test cannot pass on a fault that never fired: no
+coercion (`true` is not a count, `"3"` is not a number), no unknown field, no event type Avaya
+does not send, and a field that needs another says so (`delayMs` without `delayCount` delays
+nothing and is refused).
 """
 
 from __future__ import annotations
@@ -9,8 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from axp_chat_connector.axp.models.notification_out_gen import EventType
 from axp_chat_connector.emulator.dispatcher import DeliveryFaults
 from axp_chat_connector.emulator.problems import ApiProblem, validation_problem
 
@@ -45,8 +60,24 @@ def _known(operation: str) -> str:
     return operation
 
 
+EVENT_TYPES: Final = frozenset(t.value for t in EventType)
+
+
+def _event_type(name: str) -> str:
+    if name not in EVENT_TYPES:
+        raise PydanticCustomError(
+            "unknown_event_type",
+            "unknown event type {name}; expected one of {known}",
+            {"name": repr(name), "known": ", ".join(sorted(EVENT_TYPES))},
+        )
+    return name
+
+
+FaultEventType = Annotated[str, AfterValidator(_event_type)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class OperationFaultIn(_Strict):
@@ -73,7 +104,28 @@ class WebhookFaultsIn(_Strict):
     delay_ms: Annotated[int, Field(alias="delayMs", ge=0, le=600_000)] = 0
     delay_count: Annotated[int, Field(alias="delayCount", ge=0)] = 0
     reorder: Annotated[int, Field(ge=0)] = 0
-    event_types: Annotated[list[str], Field(alias="eventTypes")] = []
+    event_types: Annotated[list[FaultEventType], Field(alias="eventTypes")] = []
+
+    @model_validator(mode="after")
+    def _delay_is_counted(self) -> WebhookFaultsIn:
+        if self.delay_ms > 0 and self.delay_count == 0:
+            raise PydanticCustomError(
+                "delay_without_count",
+                "delayMs needs delayCount (how many events to delay): without it nothing waits",
+            )
+        if self.delay_count > 0 and self.delay_ms == 0:
+            raise PydanticCustomError(
+                "count_without_delay",
+                "delayCount needs delayMs (how long each event waits): without it nothing waits",
+            )
+        if self.event_types and not (
+            self.drop or self.duplicate or self.delay_count or self.reorder
+        ):
+            raise PydanticCustomError(
+                "filter_without_fault",
+                "eventTypes needs a fault to apply to (drop, duplicate, delayCount or reorder)",
+            )
+        return self
 
 
 class FaultsIn(_Strict):

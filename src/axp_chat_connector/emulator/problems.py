@@ -136,10 +136,17 @@ def violations_from(error: ValidationError, prefix: str = "") -> list[Violation]
         elif kind == "extra_forbidden":
             found.append(Violation(path, "unknown field", UNKNOWN_FIELD))
         elif kind.endswith("_type") or kind.endswith("_parsing"):
-            found.append(Violation(path, str(item["msg"]).lower(), INVALID_TYPE))
+            found.append(Violation(path, _lowercase_start(item["msg"]), INVALID_TYPE))
         else:
-            found.append(Violation(path, str(item["msg"]).lower(), INVALID_VALUE))
+            found.append(Violation(path, _lowercase_start(item["msg"]), INVALID_VALUE))
     return found
+
+
+def _lowercase_start(message: str) -> str:
+    """pydantic's "Input should be ..." as Bean Validation words it ("input should be ...");
+    the rest keeps its case (field names such as `delayMs` stay readable)."""
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
 
 
 def _size_message(kind: str, ctx: Mapping[str, Any]) -> str:

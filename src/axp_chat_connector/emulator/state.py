@@ -14,6 +14,18 @@ from enum import StrEnum
 from typing import Any, Final
 
 
+def appended_identifiers(
+    current: Mapping[str, Sequence[str]], added: Mapping[str, Sequence[str]]
+) -> dict[str, list[str]]:
+    """A session's identifiers after Append Identifiers: each new value goes to the end of its
+    kind's list (a value already there is not repeated), a new kind is added."""
+    merged = {kind: list(values) for kind, values in current.items()}
+    for kind, values in added.items():
+        have = merged.setdefault(kind, [])
+        have.extend(value for value in dict.fromkeys(values) if value not in have)
+    return merged
+
+
 class SessionStatus(StrEnum):
     ACTIVE = "ACTIVE"
     TERMINATED = "TERMINATED"
@@ -230,9 +242,9 @@ class EmulatorState:
     def append_identifiers(
         self, session: Session, identifiers: Mapping[str, Sequence[str]]
     ) -> Session:
+        """Append as Avaya does (`appended_identifiers`); the caller checks the result first."""
+        session.identifiers = appended_identifiers(session.identifiers, identifiers)
         for key, values in identifiers.items():
-            have = session.identifiers.setdefault(key, [])
-            have.extend(v for v in values if v not in have)
             for value in values:
                 marker = (session.account_id, session.channel_provider_id, key, value)
                 self._customers.setdefault(marker, session.customer_id)

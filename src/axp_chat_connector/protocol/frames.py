@@ -9,18 +9,22 @@ configuration, the identifier kinds a tenant accepts, passed as the validation c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, ClassVar, Final, Literal, NewType
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Final, Literal, NewType
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     Strict,
     ValidationInfo,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from axp_chat_connector.protocol.codes import DEFAULT_IDENTIFIER_KINDS, CommandType, MessageFormat
 
@@ -80,8 +84,32 @@ def _bounded(low: int, high: int) -> Callable[[str], str]:
     return check
 
 
-def _text(low: int, high: int) -> AfterValidator:
-    return AfterValidator(_bounded(low, high))
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A string of `low` to `high` UTF-16 code units: checked after the type, published in the JSON
+    Schema as `minLength`/`maxLength` (which count code points there: a bound never stricter)."""
+
+    low: int
+    high: int
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        check = _bounded(self.low, self.high)
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        published = handler(schema)
+        if self.low:
+            published["minLength"] = self.low
+        published["maxLength"] = self.high
+        return published
+
+
+def _text(low: int, high: int) -> _Text:
+    return _Text(low, high)
 
 
 def _allowed_kind(kind: str, info: ValidationInfo) -> str:
@@ -98,7 +126,11 @@ def _allowed_kind(kind: str, info: ValidationInfo) -> str:
     return kind
 
 
-Id = Annotated[CommandId, _text(1, ID_MAX)]
+Id = Annotated[
+    CommandId,
+    _text(1, ID_MAX),
+    Field(description="chosen by the client, unique within the session; the answer's `re`"),
+]
 IdentifierKind = Annotated[str, _text(1, IDENTIFIER_KIND_MAX), AfterValidator(_allowed_kind)]
 IdentifierValues = Annotated[
     list[Annotated[str, _text(1, IDENTIFIER_VALUE_MAX)]],
@@ -106,14 +138,19 @@ IdentifierValues = Annotated[
 ]
 Identifiers = Annotated[
     dict[IdentifierKind, IdentifierValues],
-    Field(min_length=1, max_length=IDENTIFIER_KINDS_MAX),
+    Field(
+        min_length=1,
+        max_length=IDENTIFIER_KINDS_MAX,
+        description="values by identifier kind, e.g. emailAddresses, phoneNumbers (the kinds "
+        "configured for the tenant's Customer Journey)",
+    ),
 ]
 Parameters = Annotated[
     dict[
         Annotated[str, _text(1, PARAMETER_KEY_MAX)],
         Annotated[str, _text(0, PARAMETER_VALUE_MAX)],
     ],
-    Field(max_length=PARAMETERS_MAX),
+    Field(max_length=PARAMETERS_MAX, description="string values by key"),
 ]
 Index = Annotated[int, Field(ge=0, le=SEQ_MAX)]
 SeqValue = Annotated[Seq, Field(ge=0, le=SEQ_MAX)]
@@ -128,13 +165,18 @@ class _Frame(BaseModel):
 class Customer(_Frame):
     """Guest-mode customer data (a pre-chat form)."""
 
-    display_name: Annotated[str, _text(1, DISPLAY_NAME_MAX)] = Field(alias="displayName")
+    display_name: Annotated[str, _text(1, DISPLAY_NAME_MAX)] = Field(
+        alias="displayName", description="the customer's name as agents see it"
+    )
     identifiers: Identifiers
 
 
 class ChosenAction(_Frame):
     """The customer's answer to an agent's quick reply or button."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["payload"]}]}
+    )
     text: Annotated[str, _text(0, ACTION_TEXT_MAX)] | None = None
     payload: Annotated[str, _text(0, ACTION_PAYLOAD_MAX)] | None = None
 
@@ -152,11 +194,16 @@ def _one_of(field: str, names: str) -> PydanticCustomError:
 
 
 class Login(_Frame):
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["customer"]}, {"required": ["idToken"]}]}
+    )
     type: ClassVar[CommandType] = CommandType.LOGIN
     id: Id
-    customer: Customer | None = None
-    id_token: Annotated[str, _text(1, ID_TOKEN_MAX)] | None = Field(default=None, alias="idToken")
-    parameters: Parameters = Field(default_factory=dict)
+    customer: Customer | None = Field(default=None, description="guest mode: pre-chat form data")
+    id_token: Annotated[str, _text(1, ID_TOKEN_MAX)] | None = Field(
+        default=None, alias="idToken", description="verified mode: a JWT from the site's backend"
+    )
+    parameters: Parameters = Field(default_factory=dict, description="AXP session parameters")
 
     @model_validator(mode="after")
     def _one_identity(self) -> Login:
@@ -168,8 +215,8 @@ class Login(_Frame):
 class Resume(_Frame):
     type: ClassVar[CommandType] = CommandType.RESUME
     id: Id
-    token: Annotated[str, _text(1, TOKEN_MAX)]
-    after: SeqValue
+    token: Annotated[str, _text(1, TOKEN_MAX)] = Field(description="the session token")
+    after: SeqValue = Field(description="the last seq the client has (0: none)")
 
 
 class Context(_Frame):
@@ -187,19 +234,26 @@ class Identify(_Frame):
 class Start(_Frame):
     type: ClassVar[CommandType] = CommandType.START
     id: Id
-    conversation: Annotated[str, _text(0, CONVERSATION_MAX)] | None = None
-    parameters: Parameters = Field(default_factory=dict)
+    conversation: Annotated[str, _text(0, CONVERSATION_MAX)] | None = Field(
+        default=None, description="AXP's conversation (the topic)"
+    )
+    parameters: Parameters = Field(default_factory=dict, description="AXP engagement parameters")
 
 
 class Send(_Frame):
     """Exactly one of `text` (with `format`), `reply` or `postback`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [{"required": [name]} for name in ("text", "reply", "postback")]
+        }
+    )
     type: ClassVar[CommandType] = CommandType.SEND
     id: Id
     text: Annotated[str, _text(1, TEXT_MAX)] | None = None
     format: Annotated[MessageFormat, Strict(False)] = MessageFormat.PLAINTEXT
-    reply: ChosenAction | None = None
-    postback: ChosenAction | None = None
+    reply: ChosenAction | None = Field(default=None, description="a chosen quick reply")
+    postback: ChosenAction | None = Field(default=None, description="a pressed button")
 
     @model_validator(mode="after")
     def _one_content(self) -> Send:
@@ -213,7 +267,7 @@ class History(_Frame):
     type: ClassVar[CommandType] = CommandType.HISTORY
     id: Id
     limit: Annotated[int, Field(ge=1, le=HISTORY_LIMIT_MAX)] = HISTORY_LIMIT_MAX
-    before: Index | None = None
+    before: Index | None = Field(default=None, description="only messages with a lower index")
 
 
 class End(_Frame):
@@ -232,7 +286,7 @@ class Ack(_Frame):
 
     type: ClassVar[CommandType] = CommandType.ACK
     id: Id | None = None
-    seq: SeqValue
+    seq: SeqValue = Field(description="the last seq the client has")
 
 
 class Ping(_Frame):

@@ -19,6 +19,7 @@ from .conftest import FAST, Emulator, connector_settings
 
 SECRET = "Cb-secret-for-the-cli-tests-0123456789abcdefXYZ"
 CLIENT_SECRET = "emulator-client-secret"
+TOKEN_SECRET = "St-secret-for-the-cli-tests-0123456789abcdefXYZ"
 
 
 def env_for(base_url: str, **changes: str) -> dict[str, str]:
@@ -33,6 +34,9 @@ def env_for(base_url: str, **changes: str) -> dict[str, str]:
             "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
             "AXP_CHAT_PUBLIC_URL": "http://127.0.0.1:8080",
             "AXP_CHAT_CALLBACK_SECRET": SECRET,
+            "AXP_CHAT_SESSION_TOKEN_SECRET": TOKEN_SECRET,
+            "AXP_CHAT_ALLOWED_ORIGINS": '["http://127.0.0.1:8080"]',
+            "AXP_CHAT_GUEST_MODE": "true",
             "AXP_CHAT_AXP_RETRY_DEADLINE": "3",
             "AXP_CHAT_AXP_BACKOFF_BASE": "0.05",
             **changes,
@@ -130,3 +134,56 @@ def test_commands_name_each_bad_setting(
     out = captured.out + captured.err
     assert "AXP_CHAT_AXP_ACCOUNT_ID: expected exactly 6 letters" in out
     assert "AXP_CHAT_CALLBACK_SECRET: expected at least 32 characters" in out
+
+
+@pytest.mark.parametrize("command", ["check", "serve", "provision"])
+@pytest.mark.parametrize(
+    ("changes", "name", "words"),
+    [
+        ({"AXP_CHAT_SESSION_TOKEN_SECRET": None}, "AXP_CHAT_SESSION_TOKEN_SECRET", "missing"),
+        ({"AXP_CHAT_SESSION_TOKEN_SECRET": "Short-secret-0123"},
+         "AXP_CHAT_SESSION_TOKEN_SECRET", "at least 32 bytes"),
+        ({"AXP_CHAT_STORE_URL": "redis://127.0.0.1:6379/0"}, "AXP_CHAT_BUS_URL",
+         "Redis store"),
+        ({"AXP_CHAT_STORE_URL": "mysql://db/chat"}, "AXP_CHAT_STORE_URL", "expected sqlite"),
+        ({"AXP_CHAT_ALLOWED_ORIGINS": None}, "AXP_CHAT_ALLOWED_ORIGINS", "missing"),
+    ],
+)  # fmt: skip
+def test_check_refuses_exactly_what_serve_refuses(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    command: str, changes: dict[str, str | None], name: str, words: str,
+) -> None:  # fmt: skip
+    """Issue 15.7: `check` said "all checks passed" where `serve` refused to start."""
+    monkeypatch.chdir(tmp_path)
+    for variable in list(os.environ):
+        if variable.startswith("AXP_CHAT_"):
+            monkeypatch.delenv(variable)
+    for variable, value in {**env_for(f"http://127.0.0.1:{free_port()}"), **changes}.items():
+        if value is None:
+            monkeypatch.delenv(variable, raising=False)
+        else:
+            monkeypatch.setenv(variable, value)
+    assert main([command]) == 2
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert f"{name}: " in out
+    assert words in out
+    assert "all checks passed" not in out
+    assert TOKEN_SECRET not in out
+
+
+def test_check_prints_each_warning_and_masks_url_passwords(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    password = "Redis-password-not-to-print-9"
+    settings = Settings.for_emulator(
+        "http://127.0.0.1:1",
+        store_url=f"redis://:{password}@127.0.0.1:6379/0",
+        bus_url=f"redis://:{password}@127.0.0.1:6379/0",
+    )
+    report(settings, [], sys.stdout)
+    out = capsys.readouterr().out
+    assert "warning: AXP_CHAT_ALLOWED_ORIGINS is *" in out
+    assert "warning: neither AXP_CHAT_GUEST_MODE nor verified mode" in out
+    assert "AXP_CHAT_STORE_URL = redis://:***@127.0.0.1:6379/0" in out
+    assert password not in out

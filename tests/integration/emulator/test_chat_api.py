@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from tests.integration.emulator.harness import CHAT, Emulator
@@ -329,3 +330,51 @@ async def test_deleting_the_session_disconnects_the_customer(
     assert sink.types()[-1] == ("PARTICIPANT_DISCONNECTED", "CUSTOMER")
     got = await emulator.call("GET", f"{CHAT}/engagements/{engagement['engagementId']}")
     assert got.json()["dialogs"][0]["dialogStatus"] == "TERMINATED"
+
+
+async def _append(emulator: Emulator, sid: str, body: dict[str, list[str]]) -> httpx.Response:
+    return await emulator.call(
+        "POST", f"{CHAT}/sessions/{sid}:appendIdentifiers", json=body, validate=False
+    )
+
+
+async def test_append_identifiers_keeps_at_most_five_values_of_a_kind(
+    emulator: Emulator,
+) -> None:
+    """Issue 15.8: the sixth value was accepted, and the session then broke Avaya's schema."""
+    sid = (await emulator.new_session())["sessionId"]
+    filled = await _append(emulator, sid, {"emailAddresses": [f"a{i}@acme.test" for i in range(4)]})
+    assert filled.status_code == 200
+    validate_exchange(filled)
+    again = await _append(emulator, sid, {"emailAddresses": ["a0@acme.test"]})  # not a new value
+    assert again.status_code == 200
+
+    refused = await _append(emulator, sid, {"emailAddresses": ["a4@acme.test"]})
+    assert refused.status_code == 400
+    problem = validate_problem(refused)
+    assert problem["title"] == "Constraint Violation"
+    assert problem["violations"] == [
+        {"field": "customerIdentifiers.emailAddresses", "message": "size must be at most 5",
+         "code": 20003}
+    ]  # fmt: skip
+    validate_exchange(refused, check_request=False)
+    got = await emulator.call("GET", f"{CHAT}/sessions/{sid}")  # validated against the spec
+    assert len(got.json()["customerIdentifiers"]["emailAddresses"]) == 5
+
+
+async def test_append_identifiers_keeps_at_most_ten_kinds(emulator: Emulator) -> None:
+    sid = (await emulator.new_session())["sessionId"]
+    nine_more = {f"kind{i}": [f"v{i}"] for i in range(9)}
+    assert (await _append(emulator, sid, nine_more)).status_code == 200
+    assert (await _append(emulator, sid, {"kind0": ["w0"]})).status_code == 200  # old kind
+
+    refused = await _append(emulator, sid, {"kind9": ["v9"], "emailAddresses": ["b@acme.test"]})
+    assert refused.status_code == 400
+    problem = validate_problem(refused)
+    assert [(v["field"], v["message"]) for v in problem["violations"]] == [
+        ("customerIdentifiers", "size must be at most 10")
+    ]
+    validate_exchange(refused, check_request=False)
+    got = (await emulator.call("GET", f"{CHAT}/sessions/{sid}")).json()["customerIdentifiers"]
+    assert len(got) == 10
+    assert got["emailAddresses"] == ["ann@example.com"]  # nothing of the refused call was kept

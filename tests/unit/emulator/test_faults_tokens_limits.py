@@ -65,6 +65,50 @@ def test_bad_fault_documents_are_400(raw: object) -> None:
     assert info.value.status == 400
 
 
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        ({"webhooks": {"duplicate": True}}, "webhooks.duplicate", "valid integer"),
+        ({"webhooks": {"drop": 1.0}}, "webhooks.drop", "valid integer"),
+        ({"webhooks": {"reorder": "2"}}, "webhooks.reorder", "valid integer"),
+        ({"operations": [{"operation": "token", "status": "503"}]}, "operations[0].status",
+         "valid integer"),
+        ({"operations": [{"operation": "token", "status": 503, "count": True}]},
+         "operations[0].count", "valid integer"),
+        ({"operations": [{"operation": "token", "status": 503, "afterEffect": 1}]},
+         "operations[0].afterEffect", "valid boolean"),
+        ({"latency": [{"ms": True}]}, "latency[0].ms", "valid integer"),
+        ({"greetingBot": "yes"}, "greetingBot", "valid boolean"),
+        ({"engagementErrors": False}, "engagementErrors", "valid integer"),
+        ({"webhooks": {"delayMs": 500}}, "webhooks", "delayMs needs delayCount"),
+        ({"webhooks": {"delayCount": 2}}, "webhooks", "delayCount needs delayMs"),
+        ({"webhooks": {"drop": 1, "eventTypes": ["MESSAGE"]}}, "webhooks.eventTypes[0]",
+         "unknown event type 'MESSAGE'"),
+        ({"webhooks": {"drop": 1, "dorp": 1}}, "webhooks.dorp", "unknown field"),
+        ({"webhooks": {"eventTypes": ["TYPING"]}}, "webhooks", "eventTypes needs a fault"),
+    ],
+)  # fmt: skip
+def test_fault_documents_are_read_strictly_and_the_400_names_the_field(
+    raw: dict[str, object], field: str, words: str
+) -> None:
+    with pytest.raises(ApiProblem) as info:
+        parse_faults(raw)
+    body = info.value.body()
+    assert body["status"] == 400
+    assert [v["field"] for v in body["violations"]] == [field]
+    assert words in body["violations"][0]["message"]
+
+
+def test_a_counted_delay_and_known_event_types_are_accepted() -> None:
+    faults = parse_faults(
+        {"webhooks": {"delayMs": 500, "delayCount": 2, "eventTypes": ["MESSAGES", "TYPING"]}}
+    )
+    assert faults.webhooks is not None
+    assert (faults.webhooks.delay_ms, faults.webhooks.delay_count) == (500, 2)
+    operation = {"operation": "token", "status": 429, "retryAfter": 1}  # an int is a float
+    assert parse_faults({"operations": [operation]}).operations[0].retry_after == 1
+
+
 def test_tokens_expire_after_ttl_and_refresh_tokens_work_once() -> None:
     clock = Clock()
     store = TokenStore(2, clock=clock)

@@ -17,6 +17,7 @@ from axp_chat_connector.emulator.state import (
     ParticipantType,
     Session,
     Unknown,
+    appended_identifiers,
 )
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
@@ -219,3 +220,13 @@ def test_every_move_in_every_situation_is_legal_or_changes_nothing(
     else:
         MOVES[move](state, dialog)
         assert _snapshot(dialog) != before
+
+
+def test_appended_identifiers_add_new_values_at_the_end_once_and_new_kinds() -> None:
+    current = {"emailAddresses": ["a@acme.test"]}
+    added = {"emailAddresses": ["b@acme.test", "a@acme.test", "b@acme.test"], "phoneNumbers": []}
+    assert appended_identifiers(current, added) == {
+        "emailAddresses": ["a@acme.test", "b@acme.test"],
+        "phoneNumbers": [],
+    }
+    assert current == {"emailAddresses": ["a@acme.test"]}  # the input is not changed

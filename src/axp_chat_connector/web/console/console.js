@@ -2,19 +2,20 @@
 // same origin, under /emulator/v1: it polls the engagements and the open conversation's
 // messages about every second. Every text is put in the page as text, never as HTML.
 
-export {};
+import { renderMarkdown } from '../widget/markdown.js';
+import { el } from '../widget/dom.js';
+import { newCard, updateCard } from './cards.js';
+import { choiceOf, currentDialog, customerOf, agentsOf } from './model.js';
 
 const API = '/emulator/v1';
 const POLL_MS = 1000;
 const TYPING_EVERY_MS = 3000;
 
 /**
- * @typedef {{connectionId: string, participantId?: string, participantType: string, connectionState: string, displayName?: string}} Connection
- * @typedef {{customerIdentifiers?: Record<string, string[]>, sessionParameters?: Record<string, string>, displayName?: string}} Session
- * @typedef {{dialogId: string, dialogStatus: string, createdAt?: string, connections?: Connection[], engagementParameters?: Record<string, string>, sessionId?: string, session?: Session, messageCount?: number}} Dialog
- * @typedef {{engagementId: string, conversation?: string, dialogs?: Dialog[], activeDialogId?: string | null}} Engagement
- * @typedef {{type?: string, text?: string, payload?: string, uri?: string}} Action
- * @typedef {{messageId?: string, messageIndex?: number, senderParticipantType?: string, senderParticipantName?: string, receivedAt?: string, body?: {elementType?: string, elementText?: {text?: string, textFormat?: string}, richMediaPayload?: {actions?: Action[], items?: {title?: string}[], selectedAction?: Action}}}} AgentMessage
+ * @typedef {import('./model.js').Engagement} Engagement
+ * @typedef {import('./model.js').Dialog} Dialog
+ * @typedef {import('./model.js').AgentMessage} AgentMessage
+ * @typedef {import('./cards.js').Card} Card
  */
 
 /**
@@ -24,22 +25,6 @@ const TYPING_EVERY_MS = 3000;
 function byId(id) {
   const node = document.getElementById(id);
   if (!node) throw new Error(`#${id} is missing`);
-  return node;
-}
-
-/**
- * An element with attributes and children; strings become text nodes (never HTML).
- * @param {string} tag
- * @param {Record<string, string>} [attrs]
- * @param {(Node | string | null | undefined)[]} children
- * @returns {HTMLElement}
- */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  for (const child of children) {
-    if (child !== null && child !== undefined) node.append(child);
-  }
   return node;
 }
 
@@ -67,44 +52,6 @@ async function call(path, body) {
   return response.status === 204 ? null : response.json();
 }
 
-/** @param {Engagement} engagement */
-function currentDialog(engagement) {
-  const dialogs = engagement.dialogs ?? [];
-  return dialogs.find((d) => d.dialogId === engagement.activeDialogId) ?? dialogs[dialogs.length - 1];
-}
-
-/** @param {Dialog | undefined} dialog */
-function customerOf(dialog) {
-  const connection = dialog?.connections?.find((c) => c.participantType === 'CUSTOMER');
-  return connection?.displayName ?? dialog?.session?.displayName ?? 'Customer';
-}
-
-/** @param {Dialog | undefined} dialog */
-function agentsOf(dialog) {
-  return (dialog?.connections ?? []).filter(
-    (c) => c.participantType !== 'CUSTOMER' && c.connectionState === 'CONNECTED',
-  );
-}
-
-/** @param {string | undefined} since */
-function waited(since) {
-  const start = since ? Date.parse(since) : NaN;
-  if (Number.isNaN(start)) return '';
-  const seconds = Math.max(0, Math.floor((Date.now() - start) / 1000));
-  const minutes = Math.floor(seconds / 60);
-  return minutes > 0 ? `${minutes} min ${seconds % 60} s` : `${seconds} s`;
-}
-
-/**
- * @param {Record<string, unknown> | undefined} map
- * @returns {string}
- */
-function describe(map) {
-  if (!map) return '';
-  return Object.entries(map)
-    .map(([key, value]) => `${key}: ${Array.isArray(value) ? value.join(', ') : String(value)}`)
-    .join('; ');
-}
 
 class AgentConsole {
   constructor() {
@@ -115,6 +62,11 @@ class AgentConsole {
     /** @type {AgentMessage[]} */
     this.messages = [];
     this.lastTyping = 0;
+    /** @type {Map<string, Card>} work cards by engagement id, updated in place */
+    this.cardNodes = new Map();
+    /** @type {Set<string>} engagements this console disconnected */
+    this.disconnected = new Set();
+    this.shownStatus = '';
     this.cards = byId('cards');
     this.transcript = byId('transcript');
     this.agentName = /** @type {HTMLInputElement} */ (byId('agent-name'));
@@ -127,7 +79,10 @@ class AgentConsole {
 
   #wire() {
     byId('accept').addEventListener('click', () => this.#act('accept', { agentName: this.#agent() }));
-    byId('disconnect').addEventListener('click', () => this.#act('disconnect', {}));
+    byId('disconnect').addEventListener('click', () => {
+      if (this.selected) this.disconnected.add(this.selected);
+      void this.#act('disconnect', {});
+    });
     byId('transfer').addEventListener('click', () => {
       const input = /** @type {HTMLInputElement} */ (byId('transfer-to'));
       void this.#act('transfer', { agentName: input.value.trim() || 'Second Agent' });
@@ -188,6 +143,7 @@ class AgentConsole {
   #select(id) {
     if (this.selected !== id) {
       this.selected = id;
+      this.shownStatus = '';
       this.messages = [];
       this.transcript.replaceChildren();
     }
@@ -313,47 +269,30 @@ class AgentConsole {
       const rank = (/** @type {Dialog | undefined} */ d) => (d?.dialogStatus === 'PENDING' ? 0 : 1);
       return rank(da) - rank(db) || String(da?.createdAt).localeCompare(String(db?.createdAt));
     });
-    this.cards.replaceChildren(...shown.map((e) => this.#card(e)));
-  }
-
-  /** @param {Engagement} engagement */
-  #card(engagement) {
-    const dialog = currentDialog(engagement);
-    const status = dialog?.dialogStatus ?? 'UNKNOWN';
-    const name = customerOf(dialog);
-    const agents = agentsOf(dialog)
-      .map((c) => c.displayName ?? c.participantType)
-      .join(', ');
-    const details = el('dl');
-    /** @param {string} term @param {string} value */
-    const add = (term, value) => {
-      if (value) details.append(el('dt', {}, term), el('dd', {}, value));
-    };
-    add('Identifiers', describe(dialog?.session?.customerIdentifiers));
-    add('Session', describe(dialog?.session?.sessionParameters));
-    add('Engagement', describe(dialog?.engagementParameters));
-    if (engagement.conversation) add('Topic', engagement.conversation);
-    add(status === 'PENDING' ? 'Waiting' : 'Since', waited(dialog?.createdAt));
-    if (agents) add('With', agents);
-    const open = el('button', { type: 'button', class: 'secondary' }, 'Open');
-    open.addEventListener('click', () => this.#select(engagement.engagementId));
-    const row = el('div', { class: 'row' }, open);
-    if (status === 'PENDING') {
-      const accept = el('button', { type: 'button', 'aria-label': `Accept chat with ${name}` }, 'Accept');
-      accept.addEventListener('click', () => {
-        this.#select(engagement.engagementId);
-        void this.#act('accept', { agentName: this.#agent() });
-      });
-      row.append(accept);
+    // Cards are updated in place (never redrawn): a focused button or a click in progress stays.
+    const keep = new Set(shown.map((e) => e.engagementId));
+    for (const [id, card] of this.cardNodes) {
+      if (keep.has(id)) continue;
+      card.root.remove();
+      this.cardNodes.delete(id);
     }
-    const selected = engagement.engagementId === this.selected;
-    return el(
-      'li',
-      { class: 'card', 'aria-current': String(selected), 'data-engagement': engagement.engagementId },
-      el('h3', {}, name, el('span', { class: `badge ${status}` }, status === 'PENDING' ? 'waiting' : status.toLowerCase())),
-      details,
-      row,
-    );
+    shown.forEach((engagement, i) => {
+      let card = this.cardNodes.get(engagement.engagementId);
+      if (!card) {
+        const id = engagement.engagementId;
+        card = newCard(id, {
+          open: () => this.#select(id),
+          accept: () => {
+            this.#select(id);
+            void this.#act('accept', { agentName: this.#agent() });
+          },
+        });
+        this.cardNodes.set(engagement.engagementId, card);
+      }
+      updateCard(card, engagement, engagement.engagementId === this.selected);
+      const here = this.cards.children[i];
+      if (here !== card.root) this.cards.insertBefore(card.root, here ?? null);
+    });
   }
 
   #renderHead() {
@@ -373,23 +312,48 @@ class AgentConsole {
     /** @type {HTMLButtonElement} */ (byId('disconnect')).disabled = closed;
     /** @type {HTMLButtonElement} */ (byId('send')).disabled = closed;
     /** @type {HTMLButtonElement} */ (byId('send-carousel')).disabled = closed;
+    if (status !== this.shownStatus) {
+      this.shownStatus = status;
+      this.#renderTranscript();
+    }
   }
 
   #renderTranscript() {
     const nearBottom =
       this.transcript.scrollHeight - this.transcript.scrollTop - this.transcript.clientHeight < 40;
-    this.transcript.replaceChildren(...this.messages.map((m) => this.#message(m)));
+    const lines = this.messages.map((m, i) => this.#message(m, this.messages.slice(0, i)));
+    const engagement = this.engagements.find((e) => e.engagementId === this.selected);
+    const dialog = engagement && currentDialog(engagement);
+    if (dialog?.dialogStatus === 'TERMINATED') {
+      const byUs = this.selected !== null && this.disconnected.has(this.selected);
+      const line = byUs ? 'You ended the chat.' : `${customerOf(dialog)} left the chat.`;
+      lines.push(el('li', { class: 'system' }, line));
+    }
+    this.transcript.replaceChildren(...lines);
     if (nearBottom) this.transcript.scrollTop = this.transcript.scrollHeight;
   }
 
-  /** @param {AgentMessage} message */
-  #message(message) {
+  /**
+   * @param {AgentMessage} message
+   * @param {AgentMessage[]} earlier the messages before it (to name a carousel choice)
+   */
+  #message(message, earlier) {
     const type = message.senderParticipantType ?? 'UNKNOWN';
     const body = message.body ?? {};
     const rich = body.richMediaPayload ?? {};
     const who = `${message.senderParticipantName || type} · ${type.toLowerCase()}`;
     const extras = [];
-    if (rich.selectedAction) extras.push(`${body.elementType ?? 'action'}: ${rich.selectedAction.text ?? ''} [${rich.selectedAction.payload ?? ''}]`);
+    const text = el('span', { class: 'text' });
+    const chose = body.elementType === 'reply' || body.elementType === 'postback';
+    const selected = rich.selectedAction ?? (chose ? { text: body.elementText?.text, payload: body.payload } : null);
+    if (selected) {
+      text.textContent = choiceOf(selected, earlier);
+      extras.push(`${body.elementType === 'reply' ? 'quick reply' : 'chose'} · payload ${selected.payload ?? '(none)'}`);
+    } else if (body.elementText?.textFormat === 'MARKDOWN') {
+      text.innerHTML = renderMarkdown(body.elementText.text ?? '');
+    } else {
+      text.textContent = body.elementText?.text ?? '';
+    }
     if (rich.actions?.length) extras.push(`buttons: ${rich.actions.map((a) => a.text ?? a.type).join(' | ')}`);
     if (rich.items?.length) extras.push(`carousel: ${rich.items.map((i) => i.title ?? '').join(' | ')}`);
     if (body.elementType && !['text', 'reply', 'postback'].includes(body.elementType)) extras.push(`(${body.elementType})`);
@@ -397,7 +361,7 @@ class AgentConsole {
       'li',
       { class: `msg from-${type}` },
       el('span', { class: 'who' }, who),
-      body.elementText?.text ?? '',
+      text,
       ...extras.map((extra) => el('span', { class: 'extra' }, extra)),
     );
   }

@@ -1,6 +1,7 @@
 // Tabs of one site share one connection: the tab holding a Web Lock is the leader and owns the
-// connection; the others talk to it over a BroadcastChannel. When the leader tab closes the
-// browser releases its lock and the next waiting tab takes over.
+// connection; the others talk to it over a BroadcastChannel (tab_relay.js on the leader's side,
+// transport_tab.js on a follower's). When the leader tab closes the browser releases its lock
+// and the next waiting tab takes over.
 
 /** @typedef {{kind: string, from?: string, to?: string, [key: string]: unknown}} TabMessage */
 
@@ -10,7 +11,8 @@
  * @property {(onLeader: () => void, onFollower: () => void) => void} elect
  *   calls onFollower at once if another tab leads, and onLeader when this tab leads (maybe later)
  * @property {(message: TabMessage) => void} post
- * @property {(fn: (message: TabMessage) => void) => void} onMessage
+ * @property {(fn: (message: TabMessage) => void) => () => void} onMessage  listen (for this
+ *   tab or for all); returns the function that stops listening
  * @property {() => void} close
  */
 
@@ -31,6 +33,14 @@ export function createTabLink(name, deps = {}) {
   /** @type {() => void} */
   let release = () => {};
   let closed = false;
+  /** @type {Set<(message: TabMessage) => void>} */
+  const listeners = new Set();
+  channel.onmessage = (event) => {
+    const data = event.data;
+    if (data && typeof data === 'object' && typeof data.kind === 'string') {
+      if (data.to === undefined || data.to === tabId) for (const fn of [...listeners]) fn(data);
+    }
+  };
   return {
     tabId,
     elect(onLeader, onFollower) {
@@ -53,12 +63,8 @@ export function createTabLink(name, deps = {}) {
       if (!closed) channel.postMessage({ ...message, from: tabId });
     },
     onMessage(fn) {
-      channel.onmessage = (event) => {
-        const data = event.data;
-        if (data && typeof data === 'object' && typeof data.kind === 'string') {
-          if (data.to === undefined || data.to === tabId) fn(data);
-        }
-      };
+      listeners.add(fn);
+      return () => listeners.delete(fn);
     },
     close() {
       closed = true;

@@ -2,11 +2,10 @@
 // `GET /v1/poll/events?after=N&wait=25`, with the bearer token (PROTOCOL.md §6).
 
 import { closeCodeForStatus } from './codes.js';
+import { authHeaders, httpTransport } from './http_transport.js';
 
 /** @typedef {import('./transport.js').TransportFactory} TransportFactory */
-/** @typedef {import('./transport.js').Frame} Frame */
-
-const MAX_BATCH = 20;
+/** @typedef {import('./http_transport.js').EventsLink} EventsLink */
 
 /**
  * @param {object} options
@@ -16,125 +15,44 @@ const MAX_BATCH = 20;
  * @returns {TransportFactory}
  */
 export function longpollTransport(options) {
-  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const base = options.baseUrl.replace(/\/+$/, '');
   const wait = options.waitSeconds ?? 25;
-  return (handlers, context) => {
-    let active = false;
-    let polling = false;
-    let flushing = false;
-    /** @type {Frame[]} */
-    let outbox = [];
-    const aborter = new AbortController();
 
-    /** @param {number} code @param {string} reason */
-    const fail = (code, reason) => {
-      if (!active) return;
-      active = false;
-      aborter.abort();
-      handlers.onClose({ code, reason });
-    };
-
-    /** @returns {Record<string, string>} */
-    const headers = () => {
-      /** @type {Record<string, string>} */
-      const result = { 'Content-Type': 'application/json' };
-      const token = context.getToken();
-      if (token) result.Authorization = `Bearer ${token}`;
-      return result;
-    };
-
-    const flush = async () => {
-      if (flushing) return;
-      flushing = true;
-      try {
-        while (active && outbox.length > 0) {
-          const batch = outbox.slice(0, MAX_BATCH);
-          outbox = outbox.slice(MAX_BATCH);
-          const response = await doFetch(`${base}/v1/poll/commands`, {
-            method: 'POST',
-            headers: headers(),
-            body: JSON.stringify(batch),
-            signal: aborter.signal,
-          });
-          if (!response.ok) {
-            fail(closeCodeForStatus(response.status), `commands: HTTP ${response.status}`);
-            return;
-          }
-          const answers = await response.json();
-          if (!active) return;
-          for (const answer of Array.isArray(answers) ? answers : []) {
-            if (answer && typeof answer.type === 'string' && answer.re !== undefined) {
-              handlers.onFrame(answer);
-            }
-          }
-          startPolling();
+  /** @param {EventsLink} link */
+  const poll = async (link) => {
+    let after = link.context.getAfter();
+    try {
+      while (link.active()) {
+        const url = `${base}/v1/poll/events?after=${after}&wait=${wait}`;
+        const response = await link.fetch(url, { headers: authHeaders(link.context), signal: link.signal });
+        if (response.status === 410) return await gap(link, response);
+        if (!response.ok) return link.fail(closeCodeForStatus(response.status), `events: HTTP ${response.status}`);
+        const body = await response.json();
+        if (!link.active()) return;
+        link.handlers.onAlive?.();
+        for (const event of Array.isArray(body?.events) ? body.events : []) {
+          if (!event || typeof event.type !== 'string') continue;
+          if (typeof event.seq === 'number') after = Math.max(after, event.seq);
+          link.handlers.onFrame(event);
         }
-      } catch (err) {
-        fail(1006, `commands: ${String(err)}`);
-      } finally {
-        flushing = false;
       }
-    };
-
-    const poll = async () => {
-      let after = context.getAfter();
-      try {
-        while (active) {
-          const url = `${base}/v1/poll/events?after=${after}&wait=${wait}`;
-          const response = await doFetch(url, { headers: headers(), signal: aborter.signal });
-          if (response.status === 410) {
-            // Events no longer kept: the problem body says from which seq (code `gap`). Tell
-            // the client as the WebSocket would (an `error` with code gap), and stop here.
-            const problem = await response.json().catch(() => ({}));
-            if (!active) return;
-            active = false;
-            aborter.abort();
-            handlers.onFrame({ type: 'error', code: 'gap', seq: problem?.seq, message: 'gap' });
-            return;
-          }
-          if (!response.ok) {
-            fail(closeCodeForStatus(response.status), `events: HTTP ${response.status}`);
-            return;
-          }
-          const body = await response.json();
-          if (!active) return;
-          for (const event of Array.isArray(body?.events) ? body.events : []) {
-            if (!event || typeof event.type !== 'string') continue;
-            if (typeof event.seq === 'number') after = Math.max(after, event.seq);
-            handlers.onFrame(event);
-          }
-        }
-      } catch (err) {
-        fail(1006, `events: ${String(err)}`);
-      }
-    };
-
-    const startPolling = () => {
-      if (polling || !active || !context.getToken()) return;
-      polling = true;
-      void poll();
-    };
-
-    return {
-      name: 'longpoll',
-      open() {
-        active = true;
-        queueMicrotask(() => {
-          if (!active) return;
-          handlers.onOpen();
-          startPolling();
-        });
-      },
-      send(frame) {
-        if (!active) return;
-        outbox.push(frame);
-        queueMicrotask(() => void flush());
-      },
-      close() {
-        active = false;
-        aborter.abort();
-      },
-    };
+    } catch (err) {
+      link.fail(1006, `events: ${String(err)}`);
+    }
   };
+
+  return httpTransport({ name: 'longpoll', baseUrl: base, fetch: options.fetch, readEvents: poll });
+}
+
+/**
+ * The poll's 410: events no longer kept. The problem body says from which seq (code `gap`).
+ * Tell the client as the WebSocket would (an `error` with code gap), and stop here.
+ * @param {EventsLink} link
+ * @param {Response} response
+ */
+async function gap(link, response) {
+  const problem = await response.json().catch(() => ({}));
+  if (!link.active()) return;
+  link.stop();
+  link.handlers.onFrame({ type: 'error', code: 'gap', seq: problem?.seq, message: 'gap' });
 }

@@ -30,9 +30,10 @@ export function parseFields(spec) {
 /**
  * @param {FieldSpec[]} fields
  * @param {string} idPrefix
+ * @param {import('./i18n.js').Translate} t
  * @returns {HTMLFormElement}
  */
-export function buildPrechat(fields, idPrefix) {
+export function buildPrechat(fields, idPrefix, t) {
   /** @param {string} name @param {string} label @param {string} type @param {boolean} required @param {string} [autocomplete] */
   const row = (name, label, type, required, autocomplete) =>
     el(
@@ -46,27 +47,30 @@ export function buildPrechat(fields, idPrefix) {
         required,
         maxlength: name === 'displayName' ? '70' : '256',
         autocomplete,
+        'aria-describedby': `${idPrefix}-${name}-error`,
       }),
+      el('p', { class: 'field-error', id: `${idPrefix}-${name}-error` }),
     );
   return el(
     'form',
-    { class: 'prechat', novalidate: true, 'aria-label': 'Start a chat' },
-    el('p', { class: 'intro' }, 'Tell us who you are and an agent will be with you shortly.'),
-    row('displayName', 'Name', 'text', true, 'name'),
-    row('email', 'Email', 'email', true, 'email'),
+    { class: 'prechat', novalidate: true, 'aria-label': t('prechatLabel') },
+    el('p', { class: 'intro' }, t('intro')),
+    row('displayName', t('name'), 'text', true, 'name'),
+    row('email', t('email'), 'email', true, 'email'),
     ...fields.map((f) => row(f.name, f.label, f.name === 'phone' ? 'tel' : 'text', f.required, f.name === 'phone' ? 'tel' : undefined)),
     el('p', { class: 'error', role: 'alert' }),
-    el('button', { type: 'submit', class: 'primary' }, 'Start chat'),
+    el('button', { type: 'submit', class: 'primary' }, t('startChat')),
   );
 }
 
 /**
- * What the form holds, checked; `error` names the first problem.
+ * What the form holds, checked; `errors` has a message for every field that is wrong.
  * @param {HTMLFormElement} form
  * @param {FieldSpec[]} fields
- * @returns {{error: string | null, displayName: string, identifiers: Record<string, string[]>, parameters: Record<string, string>}}
+ * @param {import('./i18n.js').Translate} t
+ * @returns {{errors: Record<string, string>, displayName: string, identifiers: Record<string, string[]>, parameters: Record<string, string>}}
  */
-export function readPrechat(form, fields) {
+export function readPrechat(form, fields, t) {
   const data = new FormData(form);
   const value = (/** @type {string} */ name) => String(data.get(name) ?? '').trim();
   const displayName = value('displayName');
@@ -75,17 +79,42 @@ export function readPrechat(form, fields) {
   const identifiers = { emailAddresses: [email] };
   /** @type {Record<string, string>} */
   const parameters = {};
-  let error = null;
-  if (!displayName) error = 'Please enter your name.';
-  else if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) error = 'Please enter a valid email address.';
+  /** @type {Record<string, string>} */
+  const errors = {};
+  if (!displayName) errors.displayName = t('needName');
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) errors.email = t('needEmail');
   for (const field of fields) {
     const v = value(field.name);
     if (!v) {
-      if (field.required && !error) error = `Please fill in ${field.label}.`;
+      if (field.required) errors[field.name] = t('needField', { label: field.label });
       continue;
     }
     if (field.name === 'phone') identifiers.phoneNumbers = [v];
     else parameters[field.name] = v.slice(0, 256);
   }
-  return { error, displayName, identifiers, parameters };
+  return { errors, displayName, identifiers, parameters };
+}
+
+/**
+ * Show each field's error beside it (all at once) and move focus to the first wrong field.
+ * @param {HTMLFormElement} form
+ * @param {Record<string, string>} errors
+ * @param {import('./i18n.js').Translate} t
+ * @returns {boolean} whether the form is fine
+ */
+export function showPrechatErrors(form, errors, t) {
+  /** @type {HTMLInputElement | null} */
+  let first = null;
+  for (const input of form.querySelectorAll('input')) {
+    const message = errors[input.name] ?? '';
+    const line = input.parentElement?.querySelector('.field-error');
+    if (line) line.textContent = message;
+    if (message) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+    if (message && !first) first = input;
+  }
+  const summary = form.querySelector('.error');
+  if (summary) summary.textContent = first ? t('checkFields') : '';
+  first?.focus();
+  return first === null;
 }

@@ -11,6 +11,9 @@ import { renderMarkdown, safeUrl } from './markdown.js';
  * @typedef {{attachmentId?: string, id?: string, name?: string, size?: number, contentType?: string, url?: string, captionText?: string, thumbnailUrl?: string}} Attachment
  * @typedef {{type: string, seq?: number, messageId?: string, clientMessageId?: string, from?: {id?: string, type?: string, name?: string}, elementType?: string, text?: string, format?: string, fallbackText?: string, payload?: string, richMedia?: RichMedia, attachments?: Attachment[]}} MessageEvent
  * @typedef {{reply: (action: Action) => void, postback: (action: Action) => void}} ActionHandlers
+ * @typedef {{handlers: ActionHandlers, base: string, t: import('./i18n.js').Translate}} RenderContext
+ *   what drawing needs: the action handlers, the connector URL (relative media links) and the
+ *   widget's strings
  */
 
 /**
@@ -72,25 +75,25 @@ function actionButton(action, handlers) {
 /**
  * The quick replies (shown under the newest message only) of a message.
  * @param {MessageEvent} message
- * @param {ActionHandlers} handlers
+ * @param {RenderContext} ctx
  * @returns {HTMLElement | null}
  */
-export function quickRepliesOf(message, handlers) {
+export function quickRepliesOf(message, ctx) {
   const actions = (message.richMedia?.actions ?? []).filter((a) => a.type === 'reply');
   if (actions.length === 0) return null;
-  const buttons = actions.map((a) => actionButton(a, handlers)).filter((b) => b !== null);
-  return el('div', { class: 'quick-replies', role: 'group', 'aria-label': 'Quick replies' }, ...buttons);
+  const buttons = actions.map((a) => actionButton(a, ctx.handlers)).filter((b) => b !== null);
+  return el('div', { class: 'quick-replies', role: 'group', 'aria-label': ctx.t('quickReplies') }, ...buttons);
 }
 
 /**
  * Buttons, carousel, location and attachments of a message (everything but text and quick
  * replies).
  * @param {MessageEvent} message
- * @param {ActionHandlers} handlers
- * @param {string} base the connector URL, for relative media links
+ * @param {RenderContext} ctx
  * @returns {HTMLElement[]}
  */
-export function extrasOf(message, handlers, base) {
+export function extrasOf(message, ctx) {
+  const { handlers } = ctx;
   /** @type {HTMLElement[]} */
   const parts = [];
   const rich = message.richMedia ?? {};
@@ -99,34 +102,60 @@ export function extrasOf(message, handlers, base) {
     .map((a) => actionButton(a, handlers))
     .filter((b) => b !== null);
   if (buttons.length > 0) parts.push(el('div', { class: 'buttons' }, ...buttons));
-  if (rich.items?.length) parts.push(carousel(rich.items, handlers, base));
+  if (rich.items?.length) parts.push(carousel(rich.items, ctx));
   if (message.elementType === 'location' || rich.coordinates) {
     const place = location(rich);
     if (place) parts.push(place);
   }
-  if (message.attachments?.length) parts.push(attachments(message.attachments, base));
+  if (message.attachments?.length) parts.push(attachments(message.attachments, ctx));
   return parts;
 }
 
 /**
- * @param {Item[]} items
- * @param {ActionHandlers} handlers
- * @param {string} base
+ * What choosing a card's action says, to both sides: the card's title (and the button's label
+ * when the card has more than one), not a bare "Choose".
+ * @param {Item} item
+ * @param {Action} action
+ * @returns {Action}
  */
-function carousel(items, handlers, base) {
+export function chosenAction(item, action) {
+  const title = item.title?.trim();
+  if (!title) return action;
+  const several = (item.actions ?? []).filter((a) => a.type === 'postback').length > 1;
+  const text = several && action.text ? `${title}: ${action.text}` : title;
+  return { ...action, text: text.slice(0, 50) };
+}
+
+/**
+ * An image that takes itself away when it cannot load (no broken-image icon).
+ * @param {string} src
+ * @param {string} alt
+ */
+function image(src, alt) {
+  const node = el('img', { src, alt, loading: 'lazy' });
+  node.addEventListener('error', () => node.remove(), { once: true });
+  return node;
+}
+
+/**
+ * @param {Item[]} items
+ * @param {RenderContext} ctx
+ */
+function carousel(items, ctx) {
   const cards = items.map((item, i) => {
-    const image = mediaUrl(item.mediaUrl, base);
-    const actions = (item.actions ?? []).map((a) => actionButton(a, handlers)).filter((b) => b !== null);
+    const src = mediaUrl(item.mediaUrl, ctx.base);
+    const cardHandlers = { ...ctx.handlers, postback: (/** @type {Action} */ a) => ctx.handlers.postback(chosenAction(item, a)) };
+    const actions = (item.actions ?? []).map((a) => actionButton(a, cardHandlers)).filter((b) => b !== null);
     return el(
       'li',
-      { class: 'card', 'aria-label': `${i + 1} of ${items.length}: ${item.title ?? ''}` },
-      image ? el('img', { src: image, alt: '', loading: 'lazy' }) : null,
+      { class: 'card', 'aria-label': ctx.t('cardOf', { n: i + 1, total: items.length, title: item.title ?? '' }) },
+      src ? image(src, '') : null,
       el('strong', {}, item.title ?? ''),
       item.description ? el('p', {}, item.description) : null,
       actions.length ? el('div', { class: 'buttons' }, ...actions) : null,
     );
   });
-  return el('ul', { class: 'carousel', 'aria-label': 'Options' }, ...cards);
+  return el('ul', { class: 'carousel', 'aria-label': ctx.t('options') }, ...cards);
 }
 
 /** @param {RichMedia} rich */
@@ -150,16 +179,17 @@ function location(rich) {
 
 /**
  * @param {Attachment[]} list
- * @param {string} base
+ * @param {RenderContext} ctx
  */
-function attachments(list, base) {
+function attachments(list, ctx) {
+  const base = ctx.base;
   const items = list.map((file) => {
     const href = mediaUrl(file.url, base);
-    const name = file.name || 'attachment';
+    const name = file.name || ctx.t('attachment');
     const size = typeof file.size === 'number' ? ` (${formatSize(file.size)})` : '';
     const thumb = mediaUrl(file.thumbnailUrl, base) ?? (file.contentType?.startsWith('image/') ? href : null);
     const label = el('span', {}, `${name}${size}`);
-    const content = [thumb ? el('img', { src: thumb, alt: file.captionText || name, loading: 'lazy' }) : null, label];
+    const content = [thumb ? image(thumb, file.captionText || name) : null, label];
     return el(
       'li',
       {},
@@ -167,7 +197,7 @@ function attachments(list, base) {
       file.captionText ? el('span', { class: 'caption' }, file.captionText) : null,
     );
   });
-  return el('ul', { class: 'attachments', 'aria-label': 'Attachments' }, ...items);
+  return el('ul', { class: 'attachments', 'aria-label': ctx.t('attachments') }, ...items);
 }
 
 /** @param {number} bytes */
