@@ -38,9 +38,10 @@ class TransportLimits:
     """Longest a `GET /v1/poll/events` is held (`wait` is clamped to it)."""
     poll_default_wait: float = 25.0
     """`wait` when the request gives none."""
-    max_held_per_session: int = 10
-    """Long polls and SSE streams held at once for one session; one more is answered 429
-    `rate_limited` (a client needs one; a few tabs or a reconnect overlapping the old one)."""
+    max_held_per_session: int = 4
+    """Long polls and SSE streams held at once for one session (setting `polls_per_session`);
+    one more is answered 429 `rate_limited` (a client needs one; a reconnect may overlap the
+    old one for a moment)."""
     max_batch: int = 20
     """Commands per `POST /v1/poll/commands`."""
     max_events_per_read: int = 100
