@@ -241,6 +241,7 @@ def transport_limits(settings: Settings) -> TransportLimits:
         allowed_origins=frozenset(settings.allowed_origins),
         heartbeat=float(settings.heartbeat),
         heartbeat_timeout=float(settings.heartbeat),
+        max_held_per_session=settings.polls_per_session,
     )
 
 
