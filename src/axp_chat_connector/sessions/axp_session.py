@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from axp_chat_connector.axp.client import AxpClient
+from axp_chat_connector.axp.limits import appended_identifiers, merge_identifiers
 from axp_chat_connector.errors import AxpError, AxpNotFound, NotFound
 from axp_chat_connector.protocol.ids import AxpSessionId
 from axp_chat_connector.sessions.closing import Closing
@@ -50,7 +51,9 @@ class AxpSessions:
     async def append_identifiers(
         self, record: SessionRecord, identifiers: dict[str, list[str]]
     ) -> None:
-        """`identify`: AXP's customer identifiers, then the record's (merged, no repeats)."""
+        """`identify`: AXP's customer identifiers, then the record's (merged, no repeats).
+        Refused before AXP is called when the merged whole would break Avaya's limits."""
+        appended_identifiers(record.identifiers, identifiers)
 
         async def call(axp_session_id: str) -> None:
             await self.axp.append_identifiers(axp_session_id, identifiers)
@@ -58,11 +61,7 @@ class AxpSessions:
         record = await self._call(record, call)
 
         def remember(current: SessionRecord) -> SessionRecord:
-            merged = {k: list(v) for k, v in current.identifiers.items()}
-            for kind, values in identifiers.items():
-                known = merged.setdefault(kind, [])
-                known.extend(v for v in values if v not in known)
-            return replace(current, identifiers=merged)
+            return replace(current, identifiers=merge_identifiers(current.identifiers, identifiers))
 
         await self.records.change(record.session_id, remember)
 
