@@ -5,10 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.chat.clients import Agent, Frame, WsClient, eventually
-from tests.e2e.chat.test_chat import chatting, session_token
+from tests.e2e.chat.conftest import Stack
+from tests.e2e.chat.test_chat import chatting as chatting_over
+from tests.e2e.chat.test_chat import session_token
 from tests.faults.tally import TALLY
 
 __all__ = ["agent_texts", "assert_once_in_order", "chatting", "customer_texts", "session_token"]
+
+
+async def chatting(stack: Stack, agent: Agent) -> tuple[WsClient, str, str]:
+    """A WebSocket customer with a started chat an agent accepted; (client, engagementId,
+    dialogId)."""
+    client, engagement_id, dialog_id = await chatting_over(stack, agent, make=WsClient)
+    assert isinstance(client, WsClient)
+    return client, engagement_id, dialog_id
 
 
 def customer_texts(events: list[Frame], sender: str) -> list[str]:

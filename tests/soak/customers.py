@@ -148,8 +148,17 @@ class PollCustomer(Customer):
             await self.poller.poll(wait=2)
             self.take(self.poller.events[before:], cursor)
 
+    async def _keep_reading(self) -> None:
+        """Read events; a refused or broken request (429: the old one is still held) is
+        tried again, as a client would."""
+        while True:
+            try:
+                await self._poll_forever()
+            except (AssertionError, httpx.HTTPError):
+                await asyncio.sleep(0.2)
+
     async def connect(self) -> None:
-        self.loop = asyncio.create_task(self._poll_forever())
+        self.loop = asyncio.create_task(self._keep_reading())
 
     async def cut(self) -> None:
         await self._stop()
@@ -179,7 +188,7 @@ class SseCustomer(PollCustomer):
             "GET", "/v1/sse", params={"after": self.after}, headers=headers, timeout=timeout
         ) as response:
             assert response.status_code == 200, response.status_code
-            async for line in response.aiter_lines():
+            async for line in response.aiter_lines():  # `id:` and `data:` lines of each event
                 if line.startswith("data:"):
                     self.take([json.loads(line[5:])], cursor)
 
