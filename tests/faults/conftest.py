@@ -96,8 +96,10 @@ def fault_stack(data: Path, store_url: str | None = None, **more: str) -> Iterat
         result.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
+    """One stack for the fault tests that do not kill or restart anything (each test clears
+    the faults it set, and chats as its own customer)."""
     with fault_stack(tmp_path_factory.mktemp("faults")) as result:
         yield result
 

@@ -40,7 +40,7 @@ def _command(http: httpx.Client, frame: dict[str, object], token: str | None = N
     return dict(answer)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data: Path = tmp_path_factory.mktemp("fuzz")
     with fault_stack(data) as stack, httpx.Client(base_url=stack.connector_url) as http:

@@ -33,7 +33,7 @@ query_values = st.one_of(
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def http(live: Live) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.stack.connector_url, timeout=5) as client:
         yield client
