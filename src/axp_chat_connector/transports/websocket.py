@@ -130,7 +130,7 @@ class WebSocketHandler(Shell):
             conn.closed = True
             self.connections -= 1
             self.metrics.ws_connections.dec()
-            if conn.protocol.session_id is not None:
+            if conn.joined and conn.protocol.session_id is not None:
                 await self._unbind(conn.protocol.session_id, conn)
 
     async def _frame(self, conn: WebSocketConnection, message: Message) -> bool:
@@ -171,6 +171,7 @@ class WebSocketHandler(Shell):
             _log.warning("ws.attach_failed", session_id=session_id, error=exc.code)
             await conn.close(exc.close_code)
             return False
+        conn.joined = True
         try:
             await self.service.connection_opened(session_id)
         except ConnectorError as exc:
@@ -192,6 +193,7 @@ class WebSocketConnection:
         "busy",
         "closed",
         "handler",
+        "joined",
         "pending",
         "protocol",
         "pump",
@@ -205,6 +207,8 @@ class WebSocketConnection:
     def __init__(self, handler: WebSocketHandler, send: Send) -> None:
         limits = handler.limits
         self.handler = handler
+        self.joined = False
+        """In its session's hub, and counted by the service as one of its connections."""
         self.send = send
         self.protocol = ClientConnection(
             limits,

@@ -9,6 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 from websockets.exceptions import InvalidStatus
 
+from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.limits import TransportLimits
 from tests.integration.transports.conftest import (
@@ -244,6 +245,22 @@ async def test_an_answer_with_a_close_code_is_sent_then_the_socket_closes() -> N
         assert await closed_with(ws) == 4409
         await eventually(lambda: env.service.live(session) == 0)
         assert env.service.opened[session] == 1
+        assert len(env.app.hub) == 0
+
+
+async def test_a_connection_that_could_not_join_its_session_is_not_counted_as_leaving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with running() as env, open_ws(env.ws_url) as ws:
+
+        async def bus_down(*args: object) -> None:
+            raise StoreUnavailable()
+
+        monkeypatch.setattr(env.bus, "subscribe", bus_down)
+        session = (await login(ws))["sessionId"]
+        assert await closed_with(ws) == StoreUnavailable.close_code
+        await eventually(lambda: env.app.websocket.connections == 0)
+        assert (env.service.opened.get(session), env.service.closed.get(session)) == (None, None)
         assert len(env.app.hub) == 0
 
 
