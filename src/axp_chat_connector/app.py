@@ -7,10 +7,11 @@
 
 WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no middleware frames
 held by an idle socket); everything else, lifespan included, goes to the Starlette app:
-`/healthz`, `/readyz`, `/metrics`, the long-polling routes, then `extra_routes`. Long-polling
-answers carry CORS headers for the allowed origins. `X-Forwarded-For`/`-Proto` from
-`trusted_proxies` are applied by the Starlette side only (`uvicorn_options` turns uvicorn's own
-proxy-header middleware off: it would hold a coroutine frame per idle WebSocket).
+`/healthz`, `/readyz`, `/metrics`, the long-polling routes, the SSE stream (`/v1/sse`), then
+`extra_routes`. Long-polling and SSE answers carry CORS headers for the allowed origins.
+`X-Forwarded-For`/`-Proto` from `trusted_proxies` are applied by the Starlette side only
+(`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would hold a coroutine
+frame per idle WebSocket).
 `direct_routes` (`(path prefix, route)`) skip the middleware stack too: the webhook receiver,
 a server-to-server hot path that needs neither CORS nor forwarded addresses.
 
@@ -47,6 +48,8 @@ from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
 from axp_chat_connector.transports.service import ClientService
+from axp_chat_connector.transports.shell import Holds, Parts
+from axp_chat_connector.transports.sse import ServerSentEvents
 from axp_chat_connector.transports.websocket import WebSocketHandler
 
 WS_PATH: Final = "/v1/ws"
@@ -68,6 +71,7 @@ class ConnectorApp:
         websocket: WebSocketHandler,
         hub: Hub,
         longpoll: LongPoll,
+        sse: ServerSentEvents,
         metrics: Metrics,
         limits: TransportLimits,
         direct: Sequence[tuple[str, ASGIApp]] = (),
@@ -77,6 +81,7 @@ class ConnectorApp:
         self.websocket = websocket
         self.hub = hub
         self.longpoll = longpoll
+        self.sse = sse
         self.metrics = metrics
         self.limits = limits
 
@@ -120,23 +125,11 @@ def create_app(
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
     hub = Hub(bus, service, limits)
-    websocket = WebSocketHandler(service, hub, limits, metrics)
-    longpoll = LongPoll(service, hub, limits, metrics)
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(request: Request) -> Response:
-        failing = await _failing_parts(bus, readiness)
-        if failing:
-            return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
-        return JSONResponse({"status": "ready"})
-
-    async def asyncapi(request: Request) -> Response:
-        return JSONResponse(asyncapi_document())
-
-    async def metrics_text(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    parts = Parts(service, hub, limits, metrics)
+    websocket = WebSocketHandler(parts)
+    holds = Holds(limits.max_held_per_session)
+    longpoll = LongPoll(parts, holds)
+    sse = ServerSentEvents(parts, holds)
 
     @contextlib.asynccontextmanager
     async def run(app: Starlette) -> AsyncIterator[None]:
@@ -155,11 +148,9 @@ def create_app(
     origins = sorted(limits.allowed_origins) or ["*"]
     starlette = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_text, methods=["GET"]),
-            Route("/v1/asyncapi.json", asyncapi, methods=["GET"]),
+            *_operations_routes(bus, readiness, metrics),
             *longpoll.routes(),
+            *sse.routes(),
             *extra_routes,
         ],
         middleware=[
@@ -168,14 +159,40 @@ def create_app(
                 CORSMiddleware,
                 allow_origins=origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type"],
+                allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
                 max_age=600,
             ),
         ],
         lifespan=run,
     )
     direct = [(prefix, Router(routes=[route])) for prefix, route in direct_routes]
-    return ConnectorApp(starlette, websocket, hub, longpoll, metrics, limits, direct)
+    return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)
+
+
+def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) -> list[Route]:
+    """`/healthz`, `/readyz`, `/metrics`, `/v1/asyncapi.json`."""
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        failing = await _failing_parts(bus, readiness)
+        if failing:
+            return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def asyncapi(request: Request) -> Response:
+        return JSONResponse(asyncapi_document())
+
+    async def metrics_text(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/v1/asyncapi.json", asyncapi, methods=["GET"]),
+    ]
 
 
 def _as_cm(hook: LifespanHook) -> AbstractAsyncContextManager[Any]:

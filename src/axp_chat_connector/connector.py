@@ -83,6 +83,7 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
             key=settings.id_token_key.get_secret_value(),
             issuer=settings.id_token_issuer,
             audience=settings.id_token_audience,
+            max_age=timedelta(seconds=settings.id_token_max_age),
         )
     return ServiceConfig(
         token_secret=token_secret,
@@ -255,6 +256,7 @@ def transport_limits(settings: Settings) -> TransportLimits:
         allowed_origins=frozenset(settings.allowed_origins),
         heartbeat=float(settings.heartbeat),
         heartbeat_timeout=float(settings.heartbeat),
+        max_held_per_session=settings.polls_per_session,
     )
 
 

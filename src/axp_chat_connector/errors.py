@@ -31,11 +31,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from axp_chat_connector.protocol.codes import CloseCode
+
 
 class ConnectorError(Exception):
     code: ClassVar[str] = "internal"
     http_status: ClassVar[int] = 500
-    close_code: ClassVar[int] = 1011
+    close_code: ClassVar[int] = CloseCode.INTERNAL
     retryable: ClassVar[bool] = False
     title: ClassVar[str] = "Internal error"
 
@@ -52,7 +54,7 @@ class ConnectorError(Exception):
 class ClientError(ConnectorError):
     code = "bad_request"
     http_status = 400
-    close_code = 1008
+    close_code = CloseCode.POLICY
     title = "Bad request"
 
 
@@ -65,21 +67,21 @@ class BadRequest(ClientError):
 class Unauthorized(ClientError):
     code = "unauthorized"
     http_status = 401
-    close_code = 4401
+    close_code = CloseCode.UNAUTHORIZED
     title = "Unauthorized"
 
 
 class Forbidden(ClientError):
     code = "forbidden"
     http_status = 403
-    close_code = 4403
+    close_code = CloseCode.FORBIDDEN
     title = "Forbidden"
 
 
 class NotFound(ClientError):
     code = "not_found"
     http_status = 404
-    close_code = 4409
+    close_code = CloseCode.SESSION_ENDED
     title = "Not found"
 
 
@@ -92,14 +94,14 @@ class InvalidState(ClientError):
 class TooLarge(ClientError):
     code = "too_large"
     http_status = 413
-    close_code = 4413
+    close_code = CloseCode.TOO_LARGE
     title = "Too large"
 
 
 class RateLimited(ClientError):
     code = "rate_limited"
     http_status = 429
-    close_code = 4429
+    close_code = CloseCode.RATE_LIMITED
     retryable = True
     title = "Rate limited"
 

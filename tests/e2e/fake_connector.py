@@ -60,6 +60,7 @@ class FakeConnector:
         self.websocket_opened = 0
         self.poll_requests = 0
         self.cut_after_next: str | None = None  # command type: record it, answer nothing, drop
+        self.refused_id_tokens: set[str] = set()  # a login with one of these: `unauthorized`
         self._ids = itertools.count(1)
 
     # ---- what a test does ---------------------------------------------------------------
@@ -125,6 +126,8 @@ class FakeConnector:
         if kind == "login":
             if isinstance(cid, str) and session is not None and cid in session.answers:
                 return session.answers[cid], session
+            if frame.get("idToken") in self.refused_id_tokens:
+                return self._error(cid, "unauthorized", "idToken expired"), None
             new = Session(
                 session_id=f"S{next(self._ids)}",
                 token=uuid.uuid4().hex,

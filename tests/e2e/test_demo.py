@@ -114,6 +114,8 @@ async def test_the_widget_falls_back_to_long_polling_when_websocket_is_blocked(
         await ws.close(code=1011, reason="blocked by a proxy")
 
     await context.route_web_socket("**/v1/ws", block)
+    # and one that buffers event streams: the SDK's next choice, SSE, fails too
+    await context.route("**/v1/sse*", lambda route: route.fulfill(status=502))
     polls: list[str] = []
     context.on("request", lambda r: polls.append(r.url) if "/v1/poll/" in r.url else None)
     customer = await context.new_page()
@@ -144,3 +146,33 @@ async def test_the_widget_falls_back_to_long_polling_when_websocket_is_blocked(
     await agent.get_by_role("button", name="Disconnect").click()
     await expect(customer.get_by_text("The agent ended the chat.")).to_be_visible(timeout=WAIT_MS)
     await context.close()
+
+
+async def test_the_signed_in_page_chats_as_the_sample_customer(
+    demo: Demo, context: BrowserContext, artifacts: Path
+) -> None:
+    """account.html: the widget logs in with the sample backend's id token (`/demo/id-token`),
+    no form; the agent's card shows the identity the token vouches for."""
+    from playwright.async_api import expect
+
+    customer = await context.new_page()
+    await customer.goto(f"{demo.site}/account.html")
+    await customer.get_by_role("button", name="Chat with Velo Verde").click()
+    await expect(customer.get_by_text("You are signed in as Ada Lovelace.")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    await expect(customer.get_by_label("Name")).to_be_hidden()
+    await customer.screenshot(path=artifacts / "demo-4-signed-in.png")
+    await customer.get_by_role("button", name="Start chat").click()
+    await expect(customer.get_by_text("Waiting for an agent").first).to_be_visible(timeout=WAIT_MS)
+
+    agent = await context.new_page()
+    await agent.goto(f"{demo.emulator}/emulator/")
+    card = agent.locator("li.card", has_text="Ada Lovelace")
+    await expect(card).to_contain_text("ada.lovelace@example.com", timeout=WAIT_MS)
+    await expect(card).to_contain_text("+442079460042")
+    await expect(card).to_contain_text("My account")
+    await card.get_by_role("button", name="Accept chat with Ada Lovelace").click()
+    await expect(customer.get_by_text("Jane Doe joined the chat")).to_be_visible(timeout=WAIT_MS)
+    await customer_says(customer, "Is my cargo bike ready?")
+    await expect(agent.locator("#transcript")).to_contain_text("Is my cargo bike ready?")

@@ -1,12 +1,15 @@
 """`axp-chat-connector demo`: the AXP emulator and the connector together, wired to each other,
-guest mode on, the demo shop at `/`, the agent console at the emulator's `/emulator/`.
+guest mode and verified mode on (HS256 with a random key, which the sample backend of
+`demo_id_token.py` signs the "signed-in customer" page's tokens with), the demo shop at `/`, the
+agent console at the emulator's `/emulator/`.
 
 Needs no setting, yet honours them: every `AXP_CHAT_*` environment variable applies (say
 `AXP_CHAT_STORE_URL=redis://…`; `.env` and `*_FILE` secrets do not), except the `AXP_CHAT_AXP_*`
 ones, which are always the emulator's; `--store` and `--bus` win over the environment. Without
 a store setting the data lives in a temporary SQLite file, gone when the demo stops. A second
 instance joins a running demo's emulator with `--emulator-url` (same store, bus and
-`AXP_CHAT_SESSION_TOKEN_SECRET`).
+`AXP_CHAT_SESSION_TOKEN_SECRET`; and the same `AXP_CHAT_ID_TOKEN_*` where one instance's
+`/demo/id-token` may log in at another: each makes its own random key otherwise).
 """
 
 from __future__ import annotations
@@ -14,17 +17,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import secrets
 import tempfile
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 import uvicorn
 from pydantic_settings import EnvSettingsSource
+from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from axp_chat_connector.commands import demo_id_token
 from axp_chat_connector.commands.serve import uvicorn_config
 from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_OK
 from axp_chat_connector.config import Settings, SettingsError
@@ -62,7 +68,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def demo_settings(args: argparse.Namespace, emulator_url: str, data_dir: Path) -> Settings:
     """The demo's defaults, under the environment's settings, under `--store` and `--bus`; the
-    AXP tenant settings are the emulator's whatever the environment says."""
+    AXP tenant settings are the emulator's whatever the environment says. Verified mode is the
+    sample backend's (HS256, a random key) unless the environment sets any `ID_TOKEN` setting."""
     defaults: dict[str, Any] = {
         "public_url": f"http://127.0.0.1:{args.port}",
         "store_url": f"sqlite:///{data_dir / 'demo.db'}",
@@ -74,6 +81,13 @@ def demo_settings(args: argparse.Namespace, emulator_url: str, data_dir: Path) -
         for name, value in EnvSettingsSource(Settings)().items()
         if not name.startswith(_TENANT_PREFIX)
     }
+    if not any(name.startswith("id_token_") for name in environment):
+        defaults |= {
+            "id_token_algorithm": demo_id_token.ALGORITHM,
+            "id_token_key": secrets.token_urlsafe(32),
+            "id_token_issuer": demo_id_token.ISSUER,
+            "id_token_audience": demo_id_token.AUDIENCE,
+        }
     flags = {
         name: value
         for name, value in (("store_url", args.store), ("bus_url", args.bus))
@@ -83,15 +97,21 @@ def demo_settings(args: argparse.Namespace, emulator_url: str, data_dir: Path) -
 
 
 class WithDemoSite:
-    """The connector app with the demo shop's files at `/`; every other path is the connector's."""
+    """The connector app with the demo shop's files at `/` and its sample backend's `routes`;
+    every other path is the connector's."""
 
-    def __init__(self, connector: ASGIApp, site_dir: Path = SITE_DIR) -> None:
+    def __init__(
+        self, connector: ASGIApp, site_dir: Path = SITE_DIR, routes: Sequence[BaseRoute] = ()
+    ) -> None:
         self.connector = connector
         self.site = StaticFiles(directory=site_dir, html=True)
         files = (p.relative_to(site_dir).as_posix() for p in site_dir.rglob("*") if p.is_file())
         self.paths = frozenset({"/", *(f"/{name}" for name in files)})
+        self.routes = {getattr(route, "path", ""): route for route in routes}
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "http" and scope["path"] in self.routes:
+            return self.routes[scope["path"]](scope, receive, send)
         if scope["type"] == "http" and scope["path"] in self.paths:
             return self.site(scope, receive, send)
         return self.connector(scope, receive, send)
@@ -145,7 +165,7 @@ async def demo(args: argparse.Namespace, data_dir: Path) -> None:
                 websocket=f"ws://{args.host}:{args.port}/v1/ws",
                 store=settings.store_url.split(":", 1)[0],
             )
-            app = WithDemoSite(parts.app)
+            app = WithDemoSite(parts.app, routes=[demo_id_token.route(settings)])
             await uvicorn.Server(uvicorn_config(app, settings, args.host, args.port)).serve()
 
 

@@ -3,7 +3,7 @@ PROTOCOL.md §2-3. Wire spellings live here and nowhere else."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Final
 
 
@@ -42,6 +42,23 @@ EPHEMERAL: Final[frozenset[EventType]] = frozenset({EventType.TYPING})
 class AnswerType(StrEnum):
     OK = "ok"
     ERROR = "error"
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the connector sends (PROTOCOL.md §6); 1xxx are RFC 6455's."""
+
+    INVALID_PAYLOAD = 1007
+    """A text frame that is not valid UTF-8 (RFC 6455 §8.1)."""
+    POLICY = 1008
+    """Refused before the upgrade (an Origin outside the allow-list): HTTP 403."""
+    INTERNAL = 1011
+    UNAUTHORIZED = 4401
+    FORBIDDEN = 4403
+    BIND_TIMEOUT = 4408
+    """No `login`/`resume` within `bind_timeout`."""
+    SESSION_ENDED = 4409
+    TOO_LARGE = 4413
+    RATE_LIMITED = 4429
 
 
 class MessageFormat(StrEnum):

@@ -48,6 +48,9 @@ ACTION_PAYLOAD_MAX: Final = 512
 HISTORY_LIMIT_MAX: Final = 50
 TOKEN_MAX: Final = 4096
 ID_TOKEN_MAX: Final = 8192
+SEQ_MAX: Final = 2**53 - 1
+"""The largest seq or index a client may send (JavaScript's largest safe integer); larger
+numbers are refused (`bad_request`) before they reach the store."""
 
 
 def utf16_length(text: str) -> int:
@@ -149,8 +152,8 @@ Parameters = Annotated[
     ],
     Field(max_length=PARAMETERS_MAX, description="string values by key"),
 ]
-Index = Annotated[int, Field(ge=0)]
-SeqValue = Annotated[Seq, Field(ge=0)]
+Index = Annotated[int, Field(ge=0, le=SEQ_MAX)]
+SeqValue = Annotated[Seq, Field(ge=0, le=SEQ_MAX)]
 
 
 class _Frame(BaseModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Final
 
+from axp_chat_connector.protocol.frames import SEQ_MAX
 from axp_chat_connector.protocol.wire_answers import OK_MODELS
 from axp_chat_connector.protocol.wire_examples import EXAMPLES
 from axp_chat_connector.protocol.wire_schema import MESSAGES, Direction, shared_schemas
@@ -209,7 +210,7 @@ def _poll_query() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "after": {"type": "integer", "minimum": 0, "default": 0},
+            "after": {"type": "integer", "minimum": 0, "maximum": SEQ_MAX, "default": 0},
             "wait": {"type": "number", "minimum": 0, "maximum": 30},
         },
     }
@@ -220,7 +221,7 @@ def _sse_query() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "token": {"type": "string", "description": "when no Authorization header is sent"},
-            "after": {"type": "integer", "minimum": 0, "default": 0},
+            "after": {"type": "integer", "minimum": 0, "maximum": SEQ_MAX, "default": 0},
         },
     }
 

@@ -36,6 +36,8 @@ class IdTokenPolicy:
     audience: str | None = None
     leeway: timedelta = timedelta(seconds=30)
     """Clock skew allowed between the site and the connector."""
+    max_age: timedelta | None = None
+    """The oldest token accepted, counted from its `iat` (then required); None: no limit."""
     name_claim: str = "name"
     default_name: str = "Customer"
     """The display name when the token has no name claim."""
@@ -74,7 +76,7 @@ def verify_id_token(token: str, now: datetime, policy: IdTokenPolicy) -> Verifie
 
 def _claims(token: str, now: datetime, policy: IdTokenPolicy) -> dict[str, Any]:
     options = {
-        "require": ["exp"],
+        "require": ["exp", "iat"] if policy.max_age is not None else ["exp"],
         "verify_exp": False,
         "verify_nbf": False,
         "verify_iat": False,
@@ -112,7 +114,18 @@ def _claims(token: str, now: datetime, policy: IdTokenPolicy) -> dict[str, Any]:
     not_before = claims.get("nbf")
     if isinstance(not_before, int | float) and moment < not_before - skew:
         raise Unauthorized("idToken is not valid yet")
+    if policy.max_age is not None:
+        _check_age(claims["iat"], moment, skew, policy.max_age.total_seconds())
     return claims
+
+
+def _check_age(issued: object, moment: float, skew: float, max_age: float) -> None:
+    if not isinstance(issued, int | float) or isinstance(issued, bool):
+        raise Unauthorized("idToken 'iat' claim is not a number")
+    if moment < issued - skew:
+        raise Unauthorized("idToken is issued in the future")
+    if moment - issued > max_age + skew:
+        raise Unauthorized(f"idToken is older than {max_age:g} s (its 'iat')")
 
 
 def _values(raw: object, claim: str) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Every knob of the client transports, and the token bucket that paces commands.
+"""Every knob of the client transports (the pacing of commands is `pacing.Pace`).
 
 `TransportLimits` is a frozen value built once (from `Settings` by the caller) and passed to the
 WebSocket handler, the long-polling endpoints and the hub. `uvicorn_options` gives the server
@@ -7,9 +7,10 @@ settings that must agree with it (heartbeat pings, the largest message uvicorn b
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from axp_chat_connector.transports.wsproto_server import ConnectorWSProtocol
 
 KIB = 1024
 
@@ -37,6 +38,10 @@ class TransportLimits:
     """Longest a `GET /v1/poll/events` is held (`wait` is clamped to it)."""
     poll_default_wait: float = 25.0
     """`wait` when the request gives none."""
+    max_held_per_session: int = 4
+    """Long polls and SSE streams held at once for one session (setting `polls_per_session`);
+    one more is answered 429 `rate_limited` (a client needs one; a reconnect may overlap the
+    old one for a moment)."""
     max_batch: int = 20
     """Commands per `POST /v1/poll/commands`."""
     max_events_per_read: int = 100
@@ -70,46 +75,22 @@ class TransportLimits:
             raise ValueError("poll_default_wait must be in (0, poll_max_wait]")
         if self.max_batch < 1 or self.max_events_per_read < 1:
             raise ValueError("batch sizes must be positive")
+        if self.max_held_per_session < 1:
+            raise ValueError("max_held_per_session must be positive")
 
 
 def uvicorn_options(limits: TransportLimits) -> dict[str, Any]:
-    """uvicorn settings for the connector: the wsproto stack (least memory per idle socket),
-    heartbeat pings as timers, no per-message deflate (zlib contexts: ~100 KB per socket once a
-    message has passed), a message cap above `max_frame_bytes` so a too-large frame gets 4413
-    from the handler (frames above twice the limit are cut by uvicorn itself with 1009), and no
-    uvicorn proxy-header middleware (`create_app` applies it to HTTP requests only)."""
+    """uvicorn settings for the connector: the wsproto stack (least memory per idle socket) with
+    the connector's close codes (`wsproto_server`: 4413 for a message over `max_frame_bytes`,
+    whatever its size, 1007 for invalid UTF-8), heartbeat pings as timers, no per-message
+    deflate (zlib contexts: ~100 KB per socket once a message has passed), and no uvicorn
+    proxy-header middleware (`create_app` applies it to HTTP requests only)."""
     return {
-        "ws": "wsproto",
+        "ws": ConnectorWSProtocol,
         "ws_ping_interval": limits.heartbeat,
         "ws_ping_timeout": limits.heartbeat_timeout,
-        "ws_max_size": 2 * limits.max_frame_bytes,
+        "ws_max_size": limits.max_frame_bytes,
         "ws_per_message_deflate": False,
         "proxy_headers": False,
         "interface": "asgi3",
     }
-
-
-class TokenBucket:
-    """`rate` tokens per second, at most `burst`; a command takes one."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> float:
-        """Take a token: 0.0 if there was one, else the seconds until there is one."""
-        now = time.monotonic()
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if tokens >= 1.0:
-            self.tokens = tokens - 1.0
-            return 0.0
-        self.tokens = tokens
-        return (1.0 - tokens) / self.rate
-
-    def full(self) -> bool:
-        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst

@@ -1,18 +1,23 @@
 """Long polling (PROTOCOL.md §6): `POST /v1/poll/commands` and `GET /v1/poll/events`.
 
-Each request is its own short-lived connection:
+Each request is its own short-lived `ClientConnection` (mode `BATCH`; its pacing is kept per
+session or client address between requests):
 - `POST /v1/poll/commands`: one command or an array of up to `max_batch`; the answer is a JSON
   array of `ok`/`error` frames in the same order (an `ack` without `id` gets `{"type":"ok"}`).
   `login` and `resume` run unbound; the other commands run for the session named by the
   `Authorization: Bearer <token>` header, or bound by a `login`/`resume` earlier in the same
   batch; with neither they get `unauthorized` frames. A bad token: 401 problem (ended
   session: 404). Commands are paced per session (per client address before login):
-  `rate_limited` frames, and a 429 problem once `flood_strikes` were refused in a row.
+  `rate_limited` frames, and a 429 problem once `flood_strikes` were refused in a row, until
+  the client's bucket has refilled (a refusal spends no token: a client that slows down below
+  the rate gets through again).
 - `GET /v1/poll/events?after=N&wait=S` (bearer): `{"events":[…],"seq":last}` at once if the log
   has events after N; else the request joins the hub and is held until the bus wakes it (no
   polling loop), `wait` (≤ `poll_max_wait`) passes, or the client leaves. Ephemeral events
   that arrive while held are included after the durable ones. `seq` is the session's last
   durable seq. Events no longer kept: 410 problem with code `gap` and `seq` (the oldest kept).
+  `after` is an integer from 0 to `SEQ_MAX` (else 400). A session holds at most
+  `max_held_per_session` polls and SSE streams at once (one more: 429 problem).
 Both check `Origin` (403 problem) and bound the body (413 problem). Errors are RFC 9457
 problem+json bodies from `errors.to_problem`.
 """
@@ -20,8 +25,8 @@ problem+json bodies from `errors.to_problem`.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
+import time
 from collections import OrderedDict
 from typing import Any, Final
 
@@ -30,49 +35,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from axp_chat_connector.errors import (
-    BadRequest,
-    ConnectorError,
-    Forbidden,
-    RateLimited,
-    TooLarge,
-    Unauthorized,
-    to_problem,
+from axp_chat_connector.errors import BadRequest, ConnectorError, Unauthorized
+from axp_chat_connector.protocol.codec import encode
+from axp_chat_connector.transports.body import decode_json, read_body
+from axp_chat_connector.transports.connection import (
+    ClientConnection,
+    Close,
+    Delivery,
+    Mode,
+    Reply,
 )
-from axp_chat_connector.metrics import Metrics
-from axp_chat_connector.protocol.codec import InvalidFrame, encode, error, ok, parse_command
-from axp_chat_connector.protocol.codes import CommandType
-from axp_chat_connector.sessions.lifecycle import Binding, admit
-from axp_chat_connector.transports.hub import Hub
-from axp_chat_connector.transports.limits import TokenBucket, TransportLimits
-from axp_chat_connector.transports.service import ClientService
+from axp_chat_connector.transports.pacing import Pace
+from axp_chat_connector.transports.shell import (
+    Holds,
+    Parts,
+    Shell,
+    bearer_token,
+    check_origin,
+    client_gone,
+    connection_closed,
+    problem,
+    run_command,
+    seq_param,
+)
 
 _log = structlog.get_logger(__name__)
 
 PACES_MAX: Final = 50_000
 """Rate-limit states remembered (least recently used dropped first)."""
-_BINDING: Final = frozenset({CommandType.LOGIN, CommandType.RESUME})
 _JSON: Final = "application/json"
-
-
-def problem(exc: ConnectorError) -> Response:
-    headers = {}
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-    return Response(
-        json.dumps(to_problem(exc), separators=(",", ":")),
-        status_code=exc.http_status,
-        media_type="application/problem+json",
-        headers=headers,
-    )
-
-
-class _Pace:
-    __slots__ = ("bucket", "strikes")
-
-    def __init__(self, limits: TransportLimits) -> None:
-        self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
-        self.strikes = 0
 
 
 class _Waiter:
@@ -99,7 +90,7 @@ class _Waiter:
 
 async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> bool:
     """Wait until `woken`, `wait` seconds, or the client leaving; False if it left."""
-    gone = asyncio.ensure_future(_disconnected(request))
+    gone = asyncio.ensure_future(client_gone(request.receive))
     try:
         await asyncio.wait((woken, gone), timeout=wait, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -111,20 +102,12 @@ async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> b
     return False
 
 
-async def _disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-class LongPoll:
-    def __init__(
-        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
-    ) -> None:
-        self.service = service
-        self.hub = hub
-        self.limits = limits
-        self.metrics = metrics
-        self._paces: OrderedDict[str, _Pace] = OrderedDict()
+class LongPoll(Shell):
+    def __init__(self, parts: Parts, holds: Holds) -> None:
+        super().__init__(parts)
+        self.holds = holds
+        """Held requests per session, shared by long polling and SSE."""
+        self._paces: OrderedDict[str, Pace] = OrderedDict()
 
     def routes(self) -> list[Route]:
         return [
@@ -136,90 +119,47 @@ class LongPoll:
 
     async def commands(self, request: Request) -> Response:
         try:
-            self._check_origin(request)
+            check_origin(self.limits, request)
             items = await self._batch(request)
             session_id = await self._session(request, required=False)
         except ConnectorError as exc:
             return problem(exc)
-        pace = self._pace(session_id or f"ip:{request.client.host if request.client else ''}")
-        if pace.strikes >= self.limits.flood_strikes and not pace.bucket.full():
-            return problem(RateLimited("too many commands", retry_after=pace.bucket.take() or 1))
+        key = session_id or f"ip:{request.client.host if request.client else ''}"
+        conn = ClientConnection(
+            self.limits, Mode.BATCH, pace=self._pace(key), session_id=session_id
+        )
+        refused = conn.lockout(time.monotonic())
+        if refused is not None:
+            return problem(refused)
         answers = []
         for item in items:
-            frame, bound = await self._one(item, session_id, pace)
-            if bound is not None:
-                session_id = bound
+            step = conn.receive_item(item, time.monotonic())
+            if isinstance(step, Reply):
+                frame = step.frame
+                self.metrics.command(step.label, frame)
+            else:
+                assert not isinstance(step, Close), "a batch never closes"
+                frame = await run_command(self.service, conn, step, self.metrics)
+                conn.answer_sent()
             answers.append(encode(frame))
         self.metrics.poll_answers.inc(len(answers))
         return Response("[" + ",".join(answers) + "]", media_type=_JSON)
 
-    async def _one(
-        self, item: Any, session_id: str | None, pace: _Pace
-    ) -> tuple[dict[str, Any], str | None]:
-        """Answer one command of a batch; (the frame, the session it bound, if any)."""
-        try:
-            if not isinstance(item, dict):
-                raise InvalidFrame("command must be a JSON object")
-            command = parse_command(encode(item), max_bytes=self.limits.max_frame_bytes)
-        except TooLarge as exc:
-            re = item.get("id") if isinstance(item, dict) else None
-            frame = error(exc, re if isinstance(re, str) else None)
-            self.metrics.command("invalid", frame)
-            return frame, None
-        except InvalidFrame as exc:
-            frame = error(exc)
-            self.metrics.command("invalid", frame)
-            return frame, None
-        kind = command.type
-        wait = pace.bucket.take()
-        if wait:
-            pace.strikes += 1
-            frame = error(RateLimited("too many commands", retry_after=wait), command.id)
-            self.metrics.command(kind.value, frame)
-            return frame, None
-        pace.strikes = 0
-        run_as = None if kind in _BINDING else session_id
-        bound = None
-        try:
-            admit(Binding.UNBOUND if run_as is None else Binding.BOUND, kind)
-            answer = await self.service.execute(command, session_id=run_as)
-            frame = answer.frame or ok(None)
-            if answer.bound is not None:
-                bound = answer.bound.session_id
-        except ConnectorError as exc:
-            frame = error(exc, command.id)
-        except Exception:  # a bug in the service: answer and log
-            _log.exception("poll.command_failed", command=kind.value)
-            frame = error(ConnectorError(), command.id)
-        self.metrics.command(kind.value, frame)
-        return frame, bound
-
     async def _batch(self, request: Request) -> list[Any]:
-        limit = self.limits.max_body_bytes
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            raise TooLarge(f"body larger than {limit} bytes")
-        chunks = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(f"body larger than {limit} bytes")
-            chunks.append(chunk)
-        try:
-            data = json.loads(b"".join(chunks))
-        except (ValueError, RecursionError):
-            raise BadRequest("body is not valid UTF-8 JSON") from None
+        data = decode_json(await read_body(request, self.limits.max_body_bytes))
         items = data if isinstance(data, list) else [data]
         if not 1 <= len(items) <= self.limits.max_batch:
             raise BadRequest(f"a batch holds 1 to {self.limits.max_batch} commands")
         return items
 
-    def _pace(self, key: str) -> _Pace:
+    def _pace(self, key: str) -> Pace:
         paces = self._paces
         pace = paces.get(key)
         if pace is None:
-            pace = paces[key] = _Pace(self.limits)
+            limits = self.limits
+            pace = paces[key] = Pace(
+                limits.commands_per_second, limits.command_burst, time.monotonic()
+            )
             if len(paces) > PACES_MAX:
                 paces.popitem(last=False)
         else:
@@ -230,12 +170,20 @@ class LongPoll:
 
     async def events(self, request: Request) -> Response:
         try:
-            self._check_origin(request)
+            check_origin(self.limits, request)
             session_id = await self._session(request, required=True)
             assert session_id is not None
             after, wait = self._query(request)
+            self.holds.take(session_id)
         except ConnectorError as exc:
             return problem(exc)
+        try:
+            return await self._hold(request, session_id, after, wait)
+        finally:
+            self.holds.release(session_id)
+
+    async def _hold(self, request: Request, session_id: str, after: int, wait: float) -> Response:
+        """Answer at once with the events after `after`, or hold until some come."""
         service = self.service
         limit = self.limits.max_events_per_read
         waiter = _Waiter(after, self.limits.max_pending_ephemeral)
@@ -253,55 +201,51 @@ class LongPoll:
                 if waiter.future.done():
                     events = await service.events_after(session_id, after, limit)
             last = await service.last_seq(session_id)
-            texts = [self.hub.encode(session_id, event) for event in events]
         except ConnectorError as exc:
             return problem(exc)
         finally:
             self.hub.detach(session_id, waiter)
             self.metrics.poll_connections.dec()
-            await self._closed(session_id)
-        metrics = self.metrics
-        if texts:
-            metrics.poll_events.inc(len(texts))
-            for event in events:
-                metrics.delivered(session_id, event["seq"])
+            await connection_closed(self, session_id)
+        reader = ClientConnection(self.limits, Mode.BATCH, session_id=session_id, cursor=after)
+        texts = self._deliver(reader, events)
         if waiter.ephemerals:
-            metrics.poll_ephemeral.inc(len(waiter.ephemerals))
+            self.metrics.poll_ephemeral.inc(len(waiter.ephemerals))
             texts.extend(waiter.ephemerals)
         body = '{"events":[' + ",".join(texts) + '],"seq":' + str(last) + "}"
         return Response(body, media_type=_JSON)
 
-    async def _closed(self, session_id: str) -> None:
-        try:
-            await self.service.connection_closed(session_id)
-        except ConnectorError as exc:
-            _log.warning("poll.closed_failed", session_id=session_id, error=exc.code)
+    def _deliver(self, conn: ClientConnection, events: list[dict[str, Any]]) -> list[str]:
+        """The texts of the events after the connection's cursor, up to `session.ended`."""
+        session_id = conn.session_id
+        assert session_id is not None
+        texts = []
+        for event in events:
+            delivery = conn.accept(event)
+            if delivery is Delivery.SKIP:
+                continue
+            texts.append(self.hub.encode(session_id, event))
+            self.metrics.delivered(session_id, event["seq"])
+            if delivery is Delivery.LAST:
+                break
+        self.metrics.poll_events.inc(len(texts))
+        return texts
 
     def _query(self, request: Request) -> tuple[int, float]:
         params = request.query_params
+        after = seq_param(params, "after")
         try:
-            after = int(params.get("after", "0"))
             wait = float(params.get("wait", str(self.limits.poll_default_wait)))
         except ValueError:
-            raise BadRequest("after must be an integer and wait a number of seconds") from None
-        if after < 0 or not math.isfinite(wait) or wait < 0:
-            raise BadRequest("after and wait must not be negative")
+            raise BadRequest("wait must be a number of seconds") from None
+        if not math.isfinite(wait) or wait < 0:
+            raise BadRequest("wait must be a number of seconds, not negative")
         return after, min(wait, self.limits.poll_max_wait)
 
-    # -- checks ---------------------------------------------------------------------------
-
-    def _check_origin(self, request: Request) -> None:
-        if not self.limits.origin_allowed(request.headers.get("origin")):
-            raise Forbidden("origin not allowed")
-
     async def _session(self, request: Request, *, required: bool) -> str | None:
-        value = request.headers.get("authorization")
-        if value is None:
+        token = bearer_token(request)
+        if token is None:
             if required:
                 raise Unauthorized("a bearer token is required")
             return None
-        scheme, _, token = value.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("a bearer token is required")
         return await self.service.session_of_token(token)

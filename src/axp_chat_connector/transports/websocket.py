@@ -4,13 +4,15 @@ Served before Starlette's middleware stack (see `app.py`) to keep an idle socket
 coroutine per connection (the one awaiting `receive`), its state in a `__slots__` object, no
 other task while idle. Heartbeats are uvicorn's WebSocket pings (timers, `uvicorn_options`).
 
-A connection:
+The protocol (binding, cursor, pacing, close rules) is the pure `connection.ClientConnection`;
+this module does the I/O around it. A connection:
 - checks `Origin` before accepting (refused: the handshake is answered 403);
 - must bind (`login`/`resume`) within `bind_timeout` (close 4408); other commands before
   that get `unauthorized`, after it `login`/`resume` get `invalid_state` (`lifecycle.admit`);
 - answers every command exactly once with the service's frame (nothing for `{}`: an `ack`
   without id); a frame that is not a command gets `bad_request` (with `re` when its id could be
-  read), a binary frame `bad_request`, a frame over `max_frame_bytes` close 4413; commands over
+  read), a binary frame `bad_request`, a frame over `max_frame_bytes` close 4413 (a message
+  too large for uvicorn's buffer, or not UTF-8, is closed below: `wsproto_server`); commands over
   the rate get `rate_limited` (`retryAfter`), `flood_strikes` of them in a row close 4429;
 - once bound, joins the hub and pumps: when woken, a short-lived task reads the event log after
   the connection's cursor and writes each event once, in seq order (at most one pump per
@@ -37,30 +39,22 @@ import structlog
 from starlette.types import Message, Receive, Scope, Send
 
 from axp_chat_connector.background import spawn
-from axp_chat_connector.errors import (
-    BadRequest,
-    ConnectorError,
-    Gap,
-    NotFound,
-    RateLimited,
-    TooLarge,
+from axp_chat_connector.errors import ConnectorError
+from axp_chat_connector.protocol.codec import encode
+from axp_chat_connector.protocol.codes import CloseCode
+from axp_chat_connector.sessions.service import Bound
+from axp_chat_connector.transports.connection import ClientConnection, Close, Mode, Reply
+from axp_chat_connector.transports.pacing import Pace
+from axp_chat_connector.transports.shell import (
+    Drained,
+    Parts,
+    Shell,
+    connection_closed,
+    drain,
+    run_command,
 )
-from axp_chat_connector.metrics import Metrics
-from axp_chat_connector.protocol.codec import InvalidFrame, encode, error, parse_command
-from axp_chat_connector.protocol.codes import EventType
-from axp_chat_connector.sessions.lifecycle import Binding, admit
-from axp_chat_connector.sessions.service import Answer, Bound
-from axp_chat_connector.transports.hub import Hub
-from axp_chat_connector.transports.limits import TokenBucket, TransportLimits
-from axp_chat_connector.transports.service import ClientService
 
 _log = structlog.get_logger(__name__)
-
-CLOSE_BIND_TIMEOUT = 4408
-CLOSE_SESSION_ENDED = NotFound.close_code
-SESSION_ENDED = EventType.SESSION_ENDED.value
-CLOSE_TOO_LARGE = TooLarge.close_code
-CLOSE_RATE_LIMITED = RateLimited.close_code
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -70,18 +64,13 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class WebSocketHandler:
+class WebSocketHandler(Shell):
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
-    def __init__(
-        self, service: ClientService, hub: Hub, limits: TransportLimits, metrics: Metrics
-    ) -> None:
-        self.service = service
-        self.hub = hub
-        self.limits = limits
-        self.metrics = metrics
+    def __init__(self, parts: Parts) -> None:
+        super().__init__(parts)
         self.connections = 0
-        self.writing: set[Connection] = set()
+        self.writing: set[WebSocketConnection] = set()
         """Connections in a write now (the watchdog's round)."""
         self._watchdog: asyncio.Task[None] | None = None
 
@@ -113,22 +102,22 @@ class WebSocketHandler:
         if (await receive())["type"] != "websocket.connect":
             return
         if not self.limits.origin_allowed(header(scope, b"origin")):
-            await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+            await send({"type": "websocket.close", "code": CloseCode.POLICY})  # HTTP 403
             return
         await send({"type": "websocket.accept"})
-        conn = Connection(self, send)
+        conn = WebSocketConnection(self, send)
         conn.task = asyncio.current_task()
         self.connections += 1
         self.metrics.ws_connections.inc()
         deadline = asyncio.get_running_loop().time() + self.limits.bind_timeout
         try:
             while not conn.closed:
-                if conn.session_id is None:
+                if conn.protocol.session_id is None:
                     try:
                         async with asyncio.timeout_at(deadline):
                             message = await receive()
                     except TimeoutError:
-                        await conn.close(CLOSE_BIND_TIMEOUT)
+                        await conn.close(CloseCode.BIND_TIMEOUT)
                         return
                 else:
                     message = await receive()
@@ -141,69 +130,40 @@ class WebSocketHandler:
             conn.closed = True
             self.connections -= 1
             self.metrics.ws_connections.dec()
-            if conn.session_id is not None:
-                await self._unbind(conn.session_id, conn)
+            if conn.protocol.session_id is not None:
+                await self._unbind(conn.protocol.session_id, conn)
 
-    async def _frame(self, conn: Connection, message: Message) -> bool:
+    async def _frame(self, conn: WebSocketConnection, message: Message) -> bool:
         """Handle one received frame; False when the connection is over."""
+        protocol = conn.protocol
         text = message.get("text")
         if text is None:
-            return await conn.write(encode(error(BadRequest("binary frames are not accepted"))))
-        try:
-            command = parse_command(text, max_bytes=self.limits.max_frame_bytes)
-        except TooLarge:
-            await conn.close(CLOSE_TOO_LARGE)
+            step = protocol.receive_binary()
+        else:
+            step = protocol.receive_text(text, time.monotonic())
+        if isinstance(step, Close):
+            await conn.close(step.code)
             return False
-        except InvalidFrame as exc:
-            frame = error(exc)
-            self.metrics.command("invalid", frame)
-            return await conn.write(encode(frame))
-        wait = conn.bucket.take()
-        if wait:
-            conn.strikes += 1
-            if conn.strikes >= self.limits.flood_strikes:
-                await conn.close(CLOSE_RATE_LIMITED)
-                return False
-            frame = error(RateLimited("too many commands", retry_after=wait), command.id)
-            self.metrics.command(command.type.value, frame)
-            return await conn.write(encode(frame))
-        conn.strikes = 0
-        answer: Answer | None = None
-        conn.busy = conn.answering = True  # busy: not to be cancelled half-way by the watchdog
+        if isinstance(step, Reply):
+            self.metrics.command(step.label, step.frame)
+            return await conn.write(encode(step.frame))
+        conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
-            admit(Binding.UNBOUND if conn.session_id is None else Binding.BOUND, command.type)
-            answer = await self.service.execute(command, session_id=conn.session_id)
-            frame = answer.frame
-        except ConnectorError as exc:
-            frame = error(exc, command.id)
-        except Exception:  # a bug in the service: answer, log, keep the connection
-            _log.exception("ws.command_failed", command=command.type.value)
-            frame = error(ConnectorError(), command.id)
+            frame = await run_command(self.service, protocol, step, self.metrics)
         finally:
             conn.busy = False
-        self.metrics.command(command.type.value, frame)
         if frame:
             if not await conn.write(encode(frame)):
                 return False
             self.metrics.ws_answers.inc()
-        conn.answering = False
-        if conn.ending:  # the command ended the session (logout): its answer went first
-            await conn.close(CLOSE_SESSION_ENDED)
+        after = protocol.answer_sent()
+        if after.close is not None:
+            await conn.close(after.close)
             return False
-        if answer is None:
-            return True
-        bound = answer.bound
-        if bound is not None and conn.session_id is None and not await self._bind(conn, bound):
-            return False
-        if answer.close_code is not None:
-            await conn.close(answer.close_code)
-            return False
-        return True
+        return after.bound is None or await self._bind(conn, after.bound)
 
-    async def _bind(self, conn: Connection, bound: Bound) -> bool:
+    async def _bind(self, conn: WebSocketConnection, bound: Bound) -> bool:
         session_id = bound.session_id
-        conn.session_id = session_id
-        conn.cursor = bound.after
         conn.target = sys.maxsize  # read the log once whatever the bus says
         try:
             await self.hub.attach(session_id, conn)
@@ -218,33 +178,26 @@ class WebSocketHandler:
         conn.kick()
         return True
 
-    async def _unbind(self, session_id: str, conn: Connection) -> None:
+    async def _unbind(self, session_id: str, conn: WebSocketConnection) -> None:
         self.hub.detach(session_id, conn)
-        try:
-            await self.service.connection_closed(session_id)
-        except ConnectorError as exc:
-            _log.warning("ws.closed_failed", session_id=session_id, error=exc.code)
+        await connection_closed(self, session_id)
 
 
-class Connection:
-    """One WebSocket's state; also the hub `Member` that pumps events to it."""
+class WebSocketConnection:
+    """One WebSocket: the I/O around its `ClientConnection`; also the hub `Member` that pumps
+    events to it."""
 
     __slots__ = (
         "again",
-        "answering",
-        "bucket",
         "busy",
         "closed",
-        "cursor",
-        "ending",
         "handler",
         "pending",
+        "protocol",
         "pump",
         "send",
-        "session_id",
         "since",
         "stalled",
-        "strikes",
         "target",
         "task",
     )
@@ -253,8 +206,11 @@ class Connection:
         limits = handler.limits
         self.handler = handler
         self.send = send
-        self.session_id: str | None = None
-        self.cursor = 0
+        self.protocol = ClientConnection(
+            limits,
+            Mode.SOCKET,
+            pace=Pace(limits.commands_per_second, limits.command_burst, time.monotonic()),
+        )
         self.target = 0
         """The highest seq the bus announced that may not have been read yet."""
         self.pump: asyncio.Task[None] | None = None
@@ -263,21 +219,20 @@ class Connection:
         self.closed = False
         self.stalled = False
         self.busy = False
-        self.answering = False
-        """A command is being run or answered: a `session.ended` close waits for its answer."""
-        self.ending = False
         """The handler is running a command (never cancelled then: it stops at its next write)."""
-        self.bucket = TokenBucket(limits.commands_per_second, limits.command_burst)
-        self.strikes = 0
         self.pending: list[str] | None = None
         self.task: asyncio.Task[Any] | None = None
         self.since = 0.0
         """When the write in progress began (`time.monotonic()`)."""
 
+    @property
+    def cursor(self) -> int:
+        return self.protocol.cursor
+
     # -- hub member -----------------------------------------------------------------------
 
     def wake(self, seq: int) -> None:
-        if seq > self.cursor and not self.closed:
+        if seq > self.protocol.cursor and not self.closed:
             if seq > self.target:
                 self.target = seq
             self.kick()
@@ -325,42 +280,18 @@ class Connection:
 
     async def _drain(self) -> bool:
         """Write every logged event after the cursor; False when the connection is over."""
-        handler = self.handler
-        session_id = self.session_id
-        assert session_id is not None
-        limit = handler.limits.max_events_per_read
-        metrics = handler.metrics
-        while True:
-            try:
-                events = await handler.service.events_after(session_id, self.cursor, limit)
-            except Gap as exc:
-                if exc.oldest_seq - 1 <= self.cursor:  # nothing to skip: the log disagrees
-                    _log.warning("ws.gap_without_skip", session_id=session_id, seq=exc.oldest_seq)
-                    return True
-                if not await self.write(encode(error(exc))):
-                    return False
-                self.cursor = exc.oldest_seq - 1
-                continue
-            except ConnectorError as exc:  # the store is down: the hub's re-check retries
-                _log.warning("ws.read_failed", session_id=session_id, error=exc.code)
-                return True
-            for event in events:
-                seq = event["seq"]
-                if seq <= self.cursor:
-                    continue
-                if not await self.write(handler.hub.encode(session_id, event)):
-                    return False
-                self.cursor = seq
-                metrics.ws_events.inc()
-                metrics.delivered(session_id, seq)
-                if event["type"] == SESSION_ENDED:
-                    if self.answering:  # the handler closes once its answer is out
-                        self.ending = True
-                        return True
-                    await self.close(CLOSE_SESSION_ENDED)
-                    return False
-            if len(events) < limit:
-                return True
+        drained = await drain(self.handler, self.protocol, self._write_event)
+        if drained is Drained.ENDED and self.protocol.close_now:
+            await self.close(CloseCode.SESSION_ENDED)
+            return False
+        return drained is not Drained.OVER  # ENDED during a command: the handler closes
+
+    async def _write_event(self, text: str, seq: int | None) -> bool:
+        if not await self.write(text):
+            return False
+        if seq is not None:
+            self.handler.metrics.ws_events.inc()
+        return True
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -394,7 +325,7 @@ class Connection:
         """Give up on a client that does not read: stop its pump and its handler."""
         if self.stalled:
             return
-        _log.info("ws.slow_consumer", session_id=self.session_id)
+        _log.info("ws.slow_consumer", session_id=self.protocol.session_id)
         self.closed = True
         self.stalled = True
         if self.pump is not None and self.pump is not asyncio.current_task():

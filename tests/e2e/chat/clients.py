@@ -1,4 +1,5 @@
-"""Test clients of the connector (WebSocket, long polling) and of the emulator's agent API."""
+"""Test clients of the connector (WebSocket, SSE, long polling) and of the emulator's agent
+API."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.servers import TIME_SCALE
+from tests.sse_stream import sse_messages
 
 Frame = dict[str, Any]
 WAIT = 10.0 * TIME_SCALE
@@ -50,44 +52,35 @@ async def eventually(
         await asyncio.sleep(_POLL)
 
 
-class WsClient:
-    """One WebSocket connection: answers by `re`, durable events by seq, ephemeral ones apart."""
+class ChatClient:
+    """A customer's connection: answers by `re`, durable events by seq, ephemeral ones apart.
+    Subclasses carry the frames (WebSocket, or POSTs and a Server-Sent Events stream)."""
 
-    live: ClassVar[list[WsClient]] = []
+    live: ClassVar[list[ChatClient]] = []
     """Every client opened, so a fixture can close those a failed test left open."""
 
-    def __init__(self, base_url: str) -> None:
-        WsClient.live.append(self)
-        self.url = base_url.replace("http://", "ws://") + "/v1/ws"
+    def __init__(self) -> None:
+        ChatClient.live.append(self)
         self.answers: dict[str, Frame] = {}
         self.events: list[Frame] = []
         self.ephemeral: list[Frame] = []
-        self.closed: int | None = None
-        self._conn: ClientConnection | None = None
-        self._reader: asyncio.Task[None] | None = None
 
-    async def open(self) -> WsClient:
-        self._conn = await connect(self.url, ping_interval=None, max_size=None)
-        self._reader = asyncio.create_task(self._read())
+    async def open(self) -> Self:
         return self
 
-    async def _read(self) -> None:
-        assert self._conn is not None
-        try:
-            async for raw in self._conn:
-                frame = json.loads(raw)
-                if frame.get("type") in ("ok", "error") and "re" in frame:
-                    self.answers[frame["re"]] = frame
-                elif "seq" in frame:
-                    self.events.append(frame)
-                else:
-                    self.ephemeral.append(frame)
-        finally:
-            self.closed = self._conn.close_code
-
     async def send_raw(self, frame: Frame | str) -> None:
-        assert self._conn is not None
-        await self._conn.send(frame if isinstance(frame, str) else json.dumps(frame))
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def received(self, frame: Frame) -> None:
+        if frame.get("type") in ("ok", "error") and "re" in frame:
+            self.answers[frame["re"]] = frame
+        elif "seq" in frame:
+            self.events.append(frame)
+        else:
+            self.ephemeral.append(frame)
 
     async def command(self, type_: str, *, id_: str | None = None, **fields: Any) -> Frame:
         id_ = id_ or new_id()
@@ -108,11 +101,100 @@ class WsClient:
     def of_type(self, type_: str) -> list[Frame]:
         return [e for e in self.events if e["type"] == type_]
 
+
+class WsClient(ChatClient):
+    """One WebSocket connection."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.url = base_url.replace("http://", "ws://") + "/v1/ws"
+        self.closed: int | None = None
+        self._conn: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def open(self) -> Self:
+        self._conn = await connect(self.url, ping_interval=None, max_size=None)
+        self._reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._conn is not None
+        try:
+            async for raw in self._conn:
+                self.received(json.loads(raw))
+        finally:
+            self.closed = self._conn.close_code
+
+    async def send_raw(self, frame: Frame | str) -> None:
+        assert self._conn is not None
+        await self._conn.send(frame if isinstance(frame, str) else json.dumps(frame))
+
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
+
+
+class SseClient(ChatClient):
+    """Commands by `POST /v1/poll/commands`, events from `GET /v1/sse` (as a browser's
+    `EventSource`: the token in the query, `Last-Event-ID` on a reconnect)."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=40)
+        self.token: str | None = None
+        self.last_event_id: str | None = None
+        self.ended = False
+        """The stream ended (after `session.ended`)."""
+        self._reader: asyncio.Task[None] | None = None
+
+    async def send_raw(self, frame: Frame | str) -> None:
+        body = frame if isinstance(frame, str) else json.dumps(frame)
+        headers = {"Content-Type": "application/json"}
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        response = await self.http.post("/v1/poll/commands", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        for answer in response.json():
+            self.received(answer)
+            if answer.get("type") == "ok" and "token" in answer and self._reader is None:
+                self.token = answer["token"]
+                after = frame.get("after", 0) if isinstance(frame, dict) else 0
+                self._reader = asyncio.create_task(self._read({"after": after}))
+
+    async def _read(self, params: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        assert self.token is not None
+        params = {**params, "token": self.token}
+        async with self.http.stream("GET", "/v1/sse", params=params, headers=headers) as response:
+            assert response.status_code == 200, await response.aread()
+            async for message in sse_messages(response.aiter_lines()):
+                if message.data is not None:
+                    self.received(json.loads(message.data))
+                if message.id is not None:
+                    self.last_event_id = message.id
+        self.ended = True
+
+    async def reconnect(self) -> None:
+        """Drop the stream and open it again from `Last-Event-ID`, as `EventSource` does."""
+        await self._stop_reading()
+        assert self.last_event_id is not None
+        headers = {"Last-Event-ID": self.last_event_id}
+        self._reader = asyncio.create_task(self._read({}, headers))
+
+    async def _stop_reading(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+
+    async def close(self) -> None:
+        await self._stop_reading()
+        await self.http.aclose()
+
+
+TRANSPORTS: dict[str, Callable[[str], ChatClient]] = {"websocket": WsClient, "sse": SseClient}
+"""The client of each transport that carries a whole chat, by name (for parametrised tests)."""
 
 
 class Agent:

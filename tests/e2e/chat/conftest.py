@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.chat.clients import Agent, WsClient
+from tests.e2e.chat.clients import Agent, ChatClient
 from tests.servers import connector_env, free_port, spawn
 
 
@@ -93,5 +93,5 @@ async def agent(stack: Stack) -> AsyncIterator[Agent]:
 @pytest.fixture(autouse=True)
 async def close_clients() -> AsyncIterator[None]:
     yield
-    while WsClient.live:
-        await WsClient.live.pop().close()
+    while ChatClient.live:
+        await ChatClient.live.pop().close()

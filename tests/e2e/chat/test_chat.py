@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.chat.clients import Agent, PollClient, WsClient, eventually, new_id, wait_for
+from tests.e2e.chat.clients import (
+    TRANSPORTS,
+    Agent,
+    ChatClient,
+    PollClient,
+    SseClient,
+    WsClient,
+    eventually,
+    new_id,
+    wait_for,
+)
 from tests.e2e.chat.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -15,15 +26,22 @@ pytestmark = pytest.mark.e2e
 CUSTOMER = {"displayName": "Ada Lovelace", "identifiers": {"emailAddresses": ["ada@example.com"]}}
 
 
-async def logged_in(stack: Stack) -> tuple[WsClient, dict[str, Any]]:
-    client = await WsClient(stack.connector_url).open()
+MakeClient = Callable[[str], ChatClient]
+each_transport = pytest.mark.parametrize("transport", TRANSPORTS)
+"""Run a test over every transport that carries a whole chat (WebSocket, SSE)."""
+
+
+async def logged_in(stack: Stack, make: MakeClient = WsClient) -> tuple[ChatClient, dict[str, Any]]:
+    client = await make(stack.connector_url).open()
     answer = await client.ok("login", customer=CUSTOMER, parameters={"page": "/pricing"})
     return client, answer
 
 
-async def chatting(stack: Stack, agent: Agent, *, accept: bool = True) -> tuple[WsClient, str, str]:
+async def chatting(
+    stack: Stack, agent: Agent, *, accept: bool = True, make: MakeClient = WsClient
+) -> tuple[ChatClient, str, str]:
     """A logged-in customer with a started chat; (client, engagementId, dialogId)."""
-    client, _ = await logged_in(stack)
+    client, _ = await logged_in(stack, make)
     started = await client.ok("start", conversation="bikes")
     engagement_id, dialog_id = started["engagementId"], started["dialogId"]
     await client.event(lambda e: e["type"] == "chat.started", "chat.started")
@@ -41,10 +59,11 @@ def texts(events: list[dict[str, Any]], sender: str) -> list[str]:
     return [e["text"] for e in events if e["type"] == "message" and e["from"]["type"] == sender]
 
 
-async def test_full_chat_over_websocket_both_ways_until_the_agent_ends_it(
-    stack: Stack, agent: Agent
+@each_transport
+async def test_a_full_chat_both_ways_until_the_agent_ends_it(
+    stack: Stack, agent: Agent, transport: str
 ) -> None:
-    client, engagement_id, dialog_id = await chatting(stack, agent)
+    client, engagement_id, dialog_id = await chatting(stack, agent, make=TRANSPORTS[transport])
     sent = await client.ok("send", id_="hello-1", text="Hi, I need a bike")
     assert sent["status"] == "accepted"
     echo = await client.event(lambda e: e.get("clientMessageId") == "hello-1", "the echo")
@@ -82,8 +101,11 @@ async def wait_for_agent_text(agent: Agent, engagement_id: str, text: str) -> in
     return int(await eventually(count, what=f"{text!r} at the agent"))
 
 
-async def test_customer_end_terminates_the_dialog_at_axp(stack: Stack, agent: Agent) -> None:
-    client, _, dialog_id = await chatting(stack, agent)
+@each_transport
+async def test_customer_end_terminates_the_dialog_at_axp(
+    stack: Stack, agent: Agent, transport: str
+) -> None:
+    client, _, dialog_id = await chatting(stack, agent, make=TRANSPORTS[transport])
     await client.ok("end")
     ended = await client.event(lambda e: e["type"] == "chat.ended", "chat.ended")
     assert (ended["by"], ended["reason"]) == ("customer", "USER_CLOSED")
@@ -111,10 +133,11 @@ async def test_transfer_keeps_the_chat_open_with_the_new_agent(stack: Stack, age
     await client.close()
 
 
+@each_transport
 async def test_resume_after_a_drop_delivers_exactly_the_missed_events_in_order(
-    stack: Stack, agent: Agent
+    stack: Stack, agent: Agent, transport: str
 ) -> None:
-    client, engagement_id, _ = await chatting(stack, agent)
+    client, engagement_id, _ = await chatting(stack, agent, make=TRANSPORTS[transport])
     token = await client.ok("ping")  # the connection works
     assert token["type"] == "ok"
     last = client.events[-1]["seq"]
@@ -124,7 +147,7 @@ async def test_resume_after_a_drop_delivers_exactly_the_missed_events_in_order(
     for text in ("one", "two", "three"):
         await agent.say(engagement_id, text)
 
-    again = await WsClient(stack.connector_url).open()
+    again = await TRANSPORTS[transport](stack.connector_url).open()
     resumed = await again.ok("resume", token=login_token, after=last)
     assert resumed["seq"] >= last
     await again.event(lambda e: e.get("text") == "three", "the last missed message")
@@ -133,21 +156,22 @@ async def test_resume_after_a_drop_delivers_exactly_the_missed_events_in_order(
     await again.close()
 
 
-async def session_token(client: WsClient) -> str:
+async def session_token(client: ChatClient) -> str:
     login = next(a for a in client.answers.values() if "token" in a)
     return str(login["token"])
 
 
+@each_transport
 async def test_the_same_command_id_twice_sends_one_message_even_across_a_reconnect(
-    stack: Stack, agent: Agent
+    stack: Stack, agent: Agent, transport: str
 ) -> None:
-    client, engagement_id, _ = await chatting(stack, agent)
+    client, engagement_id, _ = await chatting(stack, agent, make=TRANSPORTS[transport])
     first = await client.command("send", id_="dup-1", text="only once")
     second = await client.command("send", id_="dup-1", text="only once")
     assert first == second
     token = await session_token(client)
     await client.close()
-    again = await WsClient(stack.connector_url).open()
+    again = await TRANSPORTS[transport](stack.connector_url).open()
     await again.ok("resume", token=token, after=0)
     third = await again.command("send", id_="dup-1", text="only once")
     assert third == first
@@ -221,15 +245,18 @@ async def test_a_greeting_sent_before_the_start_answer_still_reaches_the_custome
     await client.close()
 
 
-async def test_logout_ends_the_session_here_and_at_axp(stack: Stack, agent: Agent) -> None:
-    client, _, dialog_id = await chatting(stack, agent)
+@each_transport
+async def test_logout_ends_the_session_here_and_at_axp(
+    stack: Stack, agent: Agent, transport: str
+) -> None:
+    client, _, dialog_id = await chatting(stack, agent, make=TRANSPORTS[transport])
     token = await session_token(client)
     await client.ok("logout")
     ended = await client.event(lambda e: e["type"] == "session.ended", "session.ended")
     assert ended["reason"] == "USER_CLOSED"
     assert client.of_type("chat.ended")
     assert (await agent.dialog(dialog_id))["dialogStatus"] == "TERMINATED"
-    again = await WsClient(stack.connector_url).open()
+    again = await TRANSPORTS[transport](stack.connector_url).open()
     answer = await again.command("resume", token=token, after=0)
     assert answer["type"] == "error"
     assert answer["code"] == "not_found"
@@ -279,15 +306,18 @@ async def test_a_callback_without_the_secret_is_refused_and_changes_nothing(stac
     assert "not-the-secret" not in response.text
 
 
-async def test_the_connector_restarted_mid_chat_loses_nothing(stack: Stack, agent: Agent) -> None:
-    client, engagement_id, _ = await chatting(stack, agent)
+@each_transport
+async def test_the_connector_restarted_mid_chat_loses_nothing(
+    stack: Stack, agent: Agent, transport: str
+) -> None:
+    client, engagement_id, _ = await chatting(stack, agent, make=TRANSPORTS[transport])
     token = await session_token(client)
     last = client.events[-1]["seq"]
     stack.stop_connector()
     await client.close()
     await agent.say(engagement_id, "while you were away")  # delivery retried by the emulator
     stack.start_connector()
-    again = await WsClient(stack.connector_url).open()
+    again = await TRANSPORTS[transport](stack.connector_url).open()
     await again.ok("resume", token=token, after=last)
     await again.event(lambda e: e.get("text") == "while you were away", "the missed message")
     await again.ok("send", text="back again")
@@ -353,3 +383,18 @@ async def test_a_send_accepted_before_a_restart_is_delivered_after_it_once(
     echo = await again.event(lambda e: e.get("clientMessageId") == "outbox-1", "the echo")
     assert echo["text"] == "kept across the restart"
     assert await wait_for_agent_text(agent, engagement_id, "kept across the restart") == 1
+
+
+async def test_an_sse_stream_reopened_with_last_event_id_misses_nothing(
+    stack: Stack, agent: Agent
+) -> None:
+    client, engagement_id, _ = await chatting(stack, agent, make=SseClient)
+    assert isinstance(client, SseClient)
+    await agent.say(engagement_id, "before")
+    await client.event(lambda e: e.get("text") == "before", "the first message")
+    await client.reconnect()
+    await agent.say(engagement_id, "after")
+    await client.event(lambda e: e.get("text") == "after", "the message after the reconnect")
+    seqs = [e["seq"] for e in client.events]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "gapless, each once"
+    await client.close()

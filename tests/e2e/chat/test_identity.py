@@ -28,6 +28,7 @@ def id_token(secret: str = SITE_SECRET, **claims: object) -> str:
         "name": "Verified Vera",
         "email": "vera@example.com",
         "aud": "velo-verde-chat",
+        "iat": int(time.time()),
         "exp": int(time.time()) + 300,
         **claims,
     }
@@ -64,9 +65,10 @@ async def test_verified_login_takes_the_name_and_identifiers_from_the_site_token
         id_token(secret="not-the-site-secret-at-all-0000000000"),
         id_token(exp=int(time.time()) - 3600),
         id_token(aud="someone-else"),
+        id_token(iat=int(time.time()) - 3600, exp=int(time.time()) + 300),
         "not.a.jwt",
     ],
-    ids=["forged", "expired", "wrong-audience", "garbage"],
+    ids=["forged", "expired", "wrong-audience", "older-than-max-age", "garbage"],
 )
 async def test_a_bad_site_token_is_refused(stack: Stack, token: str) -> None:
     client = await WsClient(stack.connector_url).open()

@@ -10,12 +10,11 @@ from typing import Any
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError, Gap, NotFound, Unauthorized
 from axp_chat_connector.protocol.codec import error, ok
+from axp_chat_connector.protocol.codes import CloseCode
 from axp_chat_connector.protocol.frames import Ack, Command, Login, Logout, Resume, Send
 from axp_chat_connector.sessions.service import Answer, Bound
 
 _YIELD = 0  # one turn of the event loop
-
-CLOSE_SESSION_ENDED = 4409
 
 
 class FakeService:
@@ -42,6 +41,8 @@ class FakeService:
         log = self.logs[session_id]
         seq = len(log) + 1
         log.append({"type": event_type, "at": "2026-01-01T00:00:00Z", "seq": seq, **fields})
+        if event_type == "session.ended":
+            self.ended.add(session_id)
         await self.bus.publish(session_id, seq)
         return seq
 
@@ -80,7 +81,7 @@ class FakeService:
                 await self.append(session_id, "session.ended", reason="USER_CLOSED")
                 await asyncio.sleep(_YIELD)  # let the pump run before the answer is written
                 return Answer(ok(command.id))
-            return Answer(ok(command.id), close_code=CLOSE_SESSION_ENDED)
+            return Answer(ok(command.id), close_code=CloseCode.SESSION_ENDED)
         return Answer(ok(command.id))
 
     async def session_of_token(self, token: str) -> str:

@@ -18,6 +18,7 @@ from axp_chat_connector.app import create_app
 from axp_chat_connector.bus.local import LocalBus
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.transports.limits import TransportLimits, uvicorn_options
+from axp_chat_connector.transports.wsproto_server import ConnectorWSProtocol
 from tests.integration.transports.conftest import eventually, login, open_ws, recv, running
 from tests.integration.transports.fakes import FakeService
 
@@ -144,9 +145,9 @@ async def test_websockets_elsewhere_go_to_starlette() -> None:
 
 def test_uvicorn_options_follow_the_limits() -> None:
     options = uvicorn_options(TransportLimits(heartbeat=15, max_frame_bytes=1000))
-    assert options["ws"] == "wsproto"
+    assert options["ws"] is ConnectorWSProtocol
     assert options["ws_ping_interval"] == 15
-    assert options["ws_max_size"] == 2000
+    assert options["ws_max_size"] == 1000
     assert options["ws_per_message_deflate"] is False
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from axp_chat_connector.transports.limits import TransportLimits
 from tests.integration.transports.conftest import TIMEOUT, eventually, running
+from tests.servers import TIME_SCALE
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -188,6 +189,31 @@ async def test_bad_query_parameters_are_a_400_problem() -> None:
             assert response.status_code == 400, params
 
 
+@pytest.mark.parametrize(
+    "after",
+    [str(2**63), str(2**53), "9" * 5000, "1e3", "٣"],
+    ids=["2^63", "2^53", "long", "exp", "arabic"],
+)
+async def test_every_number_in_the_query_is_bounded(after: str) -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+        session = env.service.new_session()
+        response = await http.get(
+            "/v1/poll/events", params={"after": after, "wait": 0}, headers=bearer(session)
+        )
+        assert response.status_code == 400
+        assert response.json()["code"] == "bad_request"
+        assert env.service.live(session) == 0
+
+
+async def test_the_largest_seq_is_a_valid_cursor() -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+        session = env.service.new_session()
+        response = await http.get(
+            "/v1/poll/events", params={"after": 2**53 - 1, "wait": 0}, headers=bearer(session)
+        )
+        assert response.json() == {"events": [], "seq": 0}
+
+
 async def test_origin_outside_the_allow_list_is_refused_with_403() -> None:
     limits = TransportLimits(allowed_origins=frozenset({"https://shop.example"}), recheck_seconds=0)
     async with running(limits) as env, httpx.AsyncClient(base_url=env.url) as http:
@@ -231,6 +257,28 @@ async def test_a_flood_gets_rate_limited_frames_then_429() -> None:
         other = env.service.new_session()
         response = await http.post("/v1/poll/commands", json=batch[:1], headers=bearer(other))
         assert response.json() == [{"type": "ok", "re": "p0"}]
+
+
+async def test_refusals_spend_no_tokens_so_a_steady_client_recovers_from_a_burst() -> None:
+    """Issue 15.11: a burst of logins from one address, then requests just below the rate."""
+    rate, burst = 5.0, 4
+    limits = TransportLimits(
+        commands_per_second=rate, command_burst=burst, flood_strikes=3, recheck_seconds=0
+    )
+    login = {"type": "login", "id": "l", "idToken": "t"}
+    async with running(limits) as env, httpx.AsyncClient(base_url=env.url) as http:
+        answers = (await http.post("/v1/poll/commands", json=[login] * 8)).json()
+        assert [a["type"] for a in answers].count("ok") == burst
+        started = time.monotonic()
+        statuses: list[int] = []
+        while 200 not in statuses:  # the bucket is full again after burst / rate = 0.8 s
+            assert time.monotonic() - started < 3 * TIME_SCALE, statuses
+            response = await http.post("/v1/poll/commands", json=login)
+            statuses.append(response.status_code)
+            next_request = started + len(statuses) / (rate * 0.95)
+            await asyncio.sleep(max(0.0, next_request - time.monotonic()))
+        assert statuses[0] == 429
+        assert set(statuses) == {429, 200}
 
 
 async def test_an_answer_body_is_compact_json() -> None:

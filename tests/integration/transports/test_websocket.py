@@ -159,6 +159,50 @@ async def test_an_oversize_frame_closes_4413_and_other_clients_are_unaffected() 
         assert await call(other, {"type": "ping", "id": "p"}) == {"type": "ok", "re": "p"}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 1025,  # one byte over
+        "x" * 2049,  # over twice the limit: uvicorn's own cap is never what answers
+        "x" * 300_000,
+        "€" * 400,  # 400 characters, 1200 bytes
+    ],
+    ids=["just-over", "twice-over", "far-over", "multibyte"],
+)
+async def test_every_oversize_frame_closes_4413_whatever_its_size(text: str) -> None:
+    limits = TransportLimits(max_frame_bytes=1024, recheck_seconds=0)
+    async with running(limits) as env, open_ws(env.ws_url, max_size=None) as ws:
+        await login(ws)
+        await ws.send(json.dumps({"type": "send", "id": "big", "text": text}, ensure_ascii=False))
+        assert await closed_with(ws) == 4413
+
+
+async def test_an_oversize_message_in_fragments_closes_4413() -> None:
+    limits = TransportLimits(max_frame_bytes=1024, recheck_seconds=0)
+    async with running(limits) as env, open_ws(env.ws_url) as ws:
+        await login(ws)
+        await ws.send(["x" * 600, "x" * 600, "x" * 600])
+        assert await closed_with(ws) == 4413
+
+
+async def test_a_frame_of_exactly_the_limit_is_read() -> None:
+    limits = TransportLimits(max_frame_bytes=1024, recheck_seconds=0)
+    async with running(limits) as env, open_ws(env.ws_url) as ws:
+        await login(ws)
+        frame = json.dumps({"type": "ping", "id": "p"})
+        frame = frame[:-1] + " " * (1024 - len(frame)) + "}"
+        await ws.send(frame)
+        assert await recv(ws) == {"type": "ok", "re": "p"}
+
+
+async def test_invalid_utf8_in_a_text_frame_closes_1007() -> None:
+    async with running() as env, open_ws(env.ws_url) as ws:
+        await login(ws)
+        await ws.send(b'{"type":"ping","id":"\xff\xfe"}', text=True)
+        assert await closed_with(ws) == 1007
+        await eventually(lambda: env.app.websocket.connections == 0)
+
+
 async def test_no_login_within_the_bind_timeout_closes_4408() -> None:
     limits = TransportLimits(bind_timeout=0.3 * TIMEOUT / 5, recheck_seconds=0)
     async with running(limits) as env, open_ws(env.ws_url) as idle, open_ws(env.ws_url) as ws:

@@ -10,6 +10,7 @@ import pytest
 from axp_chat_connector.protocol.codec import InvalidFrame, parse_command
 from axp_chat_connector.protocol.codes import MessageFormat
 from axp_chat_connector.protocol.frames import (
+    SEQ_MAX,
     Ack,
     Command,
     Context,
@@ -332,3 +333,22 @@ def test_commands_are_frozen() -> None:
 def test_models_validated_without_context_use_the_default_kinds() -> None:
     cmd = Identify.model_validate({"id": "1", "identifiers": {"phoneNumbers": ["1"]}})
     assert cmd.identifiers == {"phoneNumbers": ["1"]}
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ({"type": "resume", "id": "r", "token": "t", "after": SEQ_MAX + 1}, "after"),
+        ({"type": "resume", "id": "r", "token": "t", "after": 2**63}, "after"),
+        ({"type": "ack", "seq": 2**64}, "seq"),
+        ({"type": "history", "id": "h", "before": 2**63}, "before"),
+    ],
+)
+def test_every_number_a_client_sends_is_bounded(frame: dict[str, Any], field: str) -> None:
+    assert fields(frame) == {field}
+
+
+def test_the_largest_seq_is_accepted() -> None:
+    resumed = parse({"type": "resume", "id": "r", "token": "t", "after": SEQ_MAX})
+    assert isinstance(resumed, Resume)
+    assert resumed.after == SEQ_MAX

@@ -161,3 +161,23 @@ def test_claim_names_are_configurable_and_values_merge_per_kind() -> None:
 def test_no_identifier_claims_configured() -> None:
     policy = IdTokenPolicy(algorithm="HS256", key=SHARED, identifier_claims={})
     assert "none configured" in refused(hs(CLAIMS), policy)
+
+
+AGED = IdTokenPolicy(algorithm="HS256", key=SHARED, max_age=timedelta(minutes=5))
+
+
+def test_with_a_max_age_iat_is_required_and_checked_with_leeway() -> None:
+    issued = int(NOW.timestamp())
+    token = hs(CLAIMS | {"iat": issued, "exp": issued + 3600})
+    assert verify_id_token(token, NOW + timedelta(minutes=5, seconds=30), AGED)
+    assert refused(token, AGED, NOW + timedelta(minutes=5, seconds=31)) == (
+        "idToken is older than 300 s (its 'iat')"
+    )
+    assert refused(hs(CLAIMS), AGED) == "idToken has no 'iat' claim"
+    assert verify_id_token(hs(CLAIMS), NOW, HS), "without a max age, iat is not required"
+
+
+def test_an_iat_in_the_future_or_not_a_number_is_refused() -> None:
+    future = int((NOW + timedelta(minutes=1)).timestamp())
+    assert refused(hs(CLAIMS | {"iat": future}), AGED) == "idToken is issued in the future"
+    assert refused(hs(CLAIMS | {"iat": True}), AGED) == "idToken 'iat' claim is not a number"

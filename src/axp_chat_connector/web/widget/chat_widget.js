@@ -1,13 +1,16 @@
-// The chat widget: a launcher button, a pre-chat form and a chat window, in a shadow root so
-// that the site's styles and the widget's do not mix. It drives the SDK's ChatClient and draws
-// what its events say; every text from either side goes in as text (Markdown through the safe
-// renderer only).
+// The chat widget: a launcher button, a pre-chat form (or a verified customer's "Start chat")
+// and a chat window, in a shadow root so that the site's styles and the widget's do not mix. It
+// drives the SDK's ChatClient and draws what its events say; every text from either side goes in
+// as text (Markdown through the safe renderer only).
 
 import { ChatClient } from '../sdk/index.js';
-import { directionOf, pickLocale, translator } from './i18n.js';
+import { directionOf, errorText, pickLocale, translator } from './i18n.js';
 import { applyTheme, layout } from './layout.js';
 import { parseFields, readPrechat, showPrechatErrors } from './prechat.js';
+import { IdTokenSource, providerFromUrl } from './identity.js';
+import { VerifiedLogin } from './verified.js';
 import { MessageLog } from './messages.js';
+import { remember, remembered, pageContext } from './page_state.js';
 import { refreshTimes } from './times.js';
 import { download, transcriptText } from './transcript.js';
 
@@ -22,6 +25,9 @@ import { download, transcriptText } from './transcript.js';
  * @property {string} [fields]    optional pre-chat fields, see prechat.js
  * @property {boolean} [open]     open the window on load
  * @property {string} [locale]    language (`en`, `de`, `fr`, `es`, `ar`); default: the page's
+ * @property {string} [idTokenUrl] verified customers: the site's URL answering `{idToken, expiresIn}`
+ * @property {import('./identity.js').IdTokenProvider} [idTokenProvider] verified customers: the site's function
+ * @property {boolean} [guest]     with a provider: offer the guest form when nobody is signed in
  * @property {ChatClient} [client] for tests
  * @typedef {WidgetOptions & import('./layout.js').Theme} WidgetSettings
  */
@@ -29,7 +35,6 @@ import { download, transcriptText } from './transcript.js';
 const OPEN_KEY = 'axp-chat-widget:open';
 const TYPING_SHOWN_MS = 6000;
 const TIMES_EVERY_MS = 30_000;
-const PAGE_LIMIT = 256;
 
 /** @type {Record<string, MessageKey>} */
 const ENDED = {
@@ -38,37 +43,6 @@ const ENDED = {
   USER_INACTIVE: 'endedInactive',
   SYSTEM_CLOSED: 'endedSystem',
 };
-
-/** @returns {Record<string, string>} where the customer is, as session parameters */
-function pageContext() {
-  return {
-    pageUrl: location.href.slice(0, PAGE_LIMIT),
-    pageTitle: (document.title || location.pathname).slice(0, PAGE_LIMIT),
-  };
-}
-
-/** @param {string} key @returns {string | null} */
-function remembered(key) {
-  try {
-    return sessionStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-/** @param {string} key @param {string} value */
-function remember(key, value) {
-  try {
-    sessionStorage.setItem(key, value);
-  } catch {
-    // not kept: fine
-  }
-}
-
-/** @param {unknown} err */
-function reason(err) {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export class ChatWidget {
   /** @param {WidgetSettings} options */
@@ -104,6 +78,11 @@ export class ChatWidget {
       chatOpen: () => this.chatOpen,
       resend: (kind, text, action) => (kind === 'text' ? this.#sendText(text) : this.#act(kind, action)),
     });
+    this.mounted = false;
+    /** @type {VerifiedLogin | null} */
+    this.verified = null;
+    const provider = options.idTokenProvider ?? (options.idTokenUrl ? providerFromUrl(options.idTokenUrl) : null);
+    if (provider) this.setIdTokenProvider(provider);
     this.#wire();
     this.#listen();
     if (this.client.hasSession) this.#showChat();
@@ -113,6 +92,7 @@ export class ChatWidget {
     this.#setOpen(open, false);
     this.#connectivity(this.browserOffline);
     setInterval(() => refreshTimes(this.ui.log, this.locale), TIMES_EVERY_MS);
+    this.mounted = true;
   }
 
   /**
@@ -121,6 +101,35 @@ export class ChatWidget {
    */
   setTheme(theme) {
     applyTheme(this.ui, theme);
+  }
+
+  /**
+   * Log customers in as verified: `provider` resolves to the site's id token for whoever is
+   * signed in (`{idToken, expiresIn?}` or the token), or null for nobody (identity.js).
+   * @param {import('./identity.js').IdTokenProvider} provider
+   */
+  setIdTokenProvider(provider) {
+    if (this.verified) {
+      this.verified.source.setProvider(provider);
+    } else {
+      this.verified = new VerifiedLogin(new IdTokenSource(provider), {
+        ui: this.ui.signedIn,
+        client: this.client,
+        t: this.t,
+        guest: this.options.guest === true,
+        showGuestForm: (shown) => (this.ui.form.hidden = !shown),
+        parameters: () => {
+          this.contextSent = true; // the login carries the page: no separate `context`
+          return pageContext();
+        },
+        notLoggedIn: () => (this.contextSent = false),
+        loggedIn: async () => {
+          this.#showChat();
+          await this.#startChat();
+        },
+      });
+    }
+    if (this.mounted && !this.client.hasSession) this.#showForm();
   }
 
   // ---- layout --------------------------------------------------------------------------
@@ -156,7 +165,7 @@ export class ChatWidget {
     });
     ui.confirmYes.addEventListener('click', () => {
       ui.confirm.hidden = true;
-      this.client.end().catch((err) => this.log.system(this.t('cannotEnd', { error: reason(err) })));
+      this.client.end().catch((err) => this.log.system(this.t('cannotEnd', { error: errorText(err) })));
     });
     ui.idleButton.addEventListener('click', () => this.#sendText(this.t('stillHere')));
     ui.restartButton.addEventListener('click', () => void this.#startChat());
@@ -188,7 +197,8 @@ export class ChatWidget {
     if (open) this.log.scroll();
     if (!moveFocus) return;
     if (open) {
-      const target = this.ui.form.hidden ? this.ui.input : this.ui.form.querySelector('input');
+      const signedIn = this.ui.signedIn.button.hidden ? null : this.ui.signedIn.button;
+      const target = !this.ui.chat.hidden ? this.ui.input : (signedIn ?? this.ui.form.querySelector('input'));
       target?.focus();
     } else {
       this.ui.launcher.focus();
@@ -201,8 +211,10 @@ export class ChatWidget {
     if (badge) badge.hidden = !on;
   }
 
+  /** Before a session: the pre-chat form, or a verified customer's "Start chat". */
   #showForm() {
-    this.ui.form.hidden = false;
+    this.ui.form.hidden = this.verified !== null;
+    if (this.verified) void this.verified.show();
     this.ui.chat.hidden = true;
     this.ui.endButton.hidden = true;
     this.ui.confirm.hidden = true;
@@ -211,6 +223,7 @@ export class ChatWidget {
 
   #showChat() {
     this.ui.form.hidden = true;
+    this.verified?.hide();
     this.ui.chat.hidden = false;
     this.#chatState();
   }
@@ -249,7 +262,7 @@ export class ChatWidget {
       await this.#startChat();
     } catch (err) {
       this.contextSent = false;
-      error.textContent = this.t('cannotStart', { error: reason(err) });
+      error.textContent = this.t('cannotStart', { error: errorText(err) });
     } finally {
       submit.disabled = false;
     }
@@ -261,7 +274,7 @@ export class ChatWidget {
       await this.client.start();
       this.ui.input.focus();
     } catch (err) {
-      this.log.system(this.t('cannotStart', { error: reason(err) }));
+      this.log.system(this.t('cannotStart', { error: errorText(err) }));
       this.ui.restart.hidden = false;
     }
   }
@@ -322,7 +335,7 @@ export class ChatWidget {
     const t = this.t;
     c.on('session', () => {
       this.#sendContext();
-      if (this.ui.form.hidden === false && this.client.hasSession) this.#showChat();
+      if (this.ui.chat.hidden && this.client.hasSession) this.#showChat();
     });
     c.on('chat.started', () => {
       this.chatOpen = true;

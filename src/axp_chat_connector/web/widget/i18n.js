@@ -64,7 +64,21 @@ const EN = {
   needField: 'Please fill in {label}.',
   checkFields: 'Please check the fields marked above.',
   transcript: 'Chat transcript',
+  checkingSignIn: 'Checking that you are signed in…',
+  signedInAs: 'You are signed in as {name}. Start a chat and an agent will be with you shortly.',
+  signedIn: 'You are signed in. Start a chat and an agent will be with you shortly.',
+  signInToChat: 'Please sign in to your account to chat with us.',
+  signInOrGuest: 'Sign in to your account to chat as yourself, or tell us who you are below.',
+  cannotVerify: 'Sorry, we could not check that you are signed in: {error}',
 };
+
+/**
+ * The text of an error, for the messages that show one (`cannotStart`, `cannotVerify`…).
+ * @param {unknown} err
+ */
+export function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** @type {Record<string, Record<MessageKey, string>>} */
 export const LOCALES = {
@@ -128,6 +142,12 @@ export const LOCALES = {
     needField: 'Bitte füllen Sie „{label}“ aus.',
     checkFields: 'Bitte prüfen Sie die markierten Felder.',
     transcript: 'Chatverlauf',
+    checkingSignIn: 'Ihre Anmeldung wird geprüft…',
+    signedInAs: 'Sie sind als {name} angemeldet. Starten Sie einen Chat, gleich ist jemand für Sie da.',
+    signedIn: 'Sie sind angemeldet. Starten Sie einen Chat, gleich ist jemand für Sie da.',
+    signInToChat: 'Bitte melden Sie sich in Ihrem Konto an, um mit uns zu chatten.',
+    signInOrGuest: 'Melden Sie sich in Ihrem Konto an oder sagen Sie uns unten, wer Sie sind.',
+    cannotVerify: 'Leider konnten wir Ihre Anmeldung nicht prüfen: {error}',
   },
   fr: {
     title: 'Discutez avec nous',
@@ -188,6 +208,12 @@ export const LOCALES = {
     needField: 'Veuillez remplir « {label} ».',
     checkFields: 'Veuillez vérifier les champs signalés.',
     transcript: 'Transcription de la conversation',
+    checkingSignIn: 'Vérification de votre connexion…',
+    signedInAs: 'Vous êtes connecté en tant que {name}. Lancez une conversation, un conseiller vous répondra.',
+    signedIn: 'Vous êtes connecté. Lancez une conversation, un conseiller vous répondra.',
+    signInToChat: 'Veuillez vous connecter à votre compte pour discuter avec nous.',
+    signInOrGuest: 'Connectez-vous à votre compte, ou dites-nous qui vous êtes ci-dessous.',
+    cannotVerify: 'Désolé, nous n’avons pas pu vérifier votre connexion : {error}',
   },
   es: {
     title: 'Chatea con nosotros',
@@ -248,6 +274,12 @@ export const LOCALES = {
     needField: 'Complete «{label}».',
     checkFields: 'Revise los campos señalados.',
     transcript: 'Transcripción del chat',
+    checkingSignIn: 'Comprobando que ha iniciado sesión…',
+    signedInAs: 'Ha iniciado sesión como {name}. Inicie un chat y un agente le atenderá enseguida.',
+    signedIn: 'Ha iniciado sesión. Inicie un chat y un agente le atenderá enseguida.',
+    signInToChat: 'Inicie sesión en su cuenta para chatear con nosotros.',
+    signInOrGuest: 'Inicie sesión en su cuenta, o díganos quién es a continuación.',
+    cannotVerify: 'Lo sentimos, no pudimos comprobar su sesión: {error}',
   },
   ar: {
     title: 'تحدث معنا',
@@ -308,6 +340,12 @@ export const LOCALES = {
     needField: 'يرجى تعبئة {label}.',
     checkFields: 'يرجى مراجعة الحقول المشار إليها.',
     transcript: 'نص المحادثة',
+    checkingSignIn: 'جارٍ التحقق من تسجيل دخولك…',
+    signedInAs: 'أنت مسجّل الدخول باسم {name}. ابدأ محادثة وسيكون أحد الموظفين معك قريبًا.',
+    signedIn: 'أنت مسجّل الدخول. ابدأ محادثة وسيكون أحد الموظفين معك قريبًا.',
+    signInToChat: 'يرجى تسجيل الدخول إلى حسابك للدردشة معنا.',
+    signInOrGuest: 'سجّل الدخول إلى حسابك، أو أخبرنا من أنت أدناه.',
+    cannotVerify: 'عذرًا، تعذّر علينا التحقق من تسجيل دخولك: {error}',
   },
 };
 

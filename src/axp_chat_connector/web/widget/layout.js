@@ -3,6 +3,7 @@
 
 import { CHAT_ICON, el, icon } from './dom.js';
 import { buildPrechat } from './prechat.js';
+import { buildSignedIn } from './verified.js';
 
 /**
  * @typedef {object} Theme
@@ -64,6 +65,7 @@ export function layout(fields, t, where) {
     confirmNo,
   );
   const banner = el('div', { class: 'banner', role: 'status', hidden: true }, t('reconnecting'));
+  const signedIn = buildSignedIn(t);
   const form = buildPrechat(fields, 'axpw', t);
   const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': t('messages'), tabindex: '0' });
   const typing = el('div', { class: 'typing', 'aria-live': 'polite', hidden: true });
@@ -82,6 +84,7 @@ export function layout(fields, t, where) {
     el('header', {}, headerLogo, el('div', { class: 'titles' }, title, subtitle), endButton, minimize),
     confirm,
     banner,
+    signedIn.box,
     form,
     chat,
   );
@@ -89,7 +92,7 @@ export function layout(fields, t, where) {
   root.append(el('link', { rel: 'stylesheet', href: new URL('widget.css', where.base).href }), frame);
   return {
     root, frame, launcher, launcherLabel, launcherLogo, headerLogo, title, subtitle, endButton, minimize,
-    confirm, confirmYes, confirmNo, banner, form, log, typing, idle, idleButton, restart, restartButton,
+    confirm, confirmYes, confirmNo, banner, signedIn, form, log, typing, idle, idleButton, restart, restartButton,
     download, input, sendButton, composer, chat, panel,
   };
 }

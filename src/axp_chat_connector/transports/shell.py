@@ -1,0 +1,212 @@
+"""What the transport shells share around the pure `ClientConnection`: running a command
+through the service, and the HTTP edge of long polling and SSE (problem answers, the bearer
+token, Origin, bounded numbers in the query)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum, auto
+from typing import Any, Final
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive
+
+from axp_chat_connector.errors import (
+    BadRequest,
+    ConnectorError,
+    Forbidden,
+    Gap,
+    RateLimited,
+    Unauthorized,
+    to_problem,
+)
+from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.protocol.codec import encode
+from axp_chat_connector.protocol.frames import SEQ_MAX
+from axp_chat_connector.transports.connection import ClientConnection, Delivery, Frame, Run
+from axp_chat_connector.transports.hub import Hub
+from axp_chat_connector.transports.limits import TransportLimits
+from axp_chat_connector.transports.service import ClientService
+
+_log = structlog.get_logger(__name__)
+
+_SEQ_DIGITS: Final = len(str(SEQ_MAX))
+
+Write = Callable[[str, int | None], Awaitable[bool]]
+"""Write one frame's text (with its seq when durable); False when the connection is over."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What every transport shell is given."""
+
+    service: ClientService
+    hub: Hub
+    limits: TransportLimits
+    metrics: Metrics
+
+
+class Shell:
+    def __init__(self, parts: Parts) -> None:
+        self.service = parts.service
+        self.hub = parts.hub
+        self.limits = parts.limits
+        self.metrics = parts.metrics
+
+
+class Holds:
+    """The long polls and SSE streams held now, per session, within `max_held_per_session`."""
+
+    __slots__ = ("_held", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: dict[str, int] = {}
+
+    def take(self, session_id: str) -> None:
+        """Count one more held request of `session_id`; `RateLimited` when it has too many."""
+        held = self._held.get(session_id, 0)
+        if held >= self.limit:
+            raise RateLimited(f"at most {self.limit} held requests per session")
+        self._held[session_id] = held + 1
+
+    def release(self, session_id: str) -> None:
+        held = self._held.get(session_id, 0) - 1
+        if held > 0:
+            self._held[session_id] = held
+        else:
+            self._held.pop(session_id, None)
+
+    def __len__(self) -> int:
+        """Sessions holding requests now."""
+        return len(self._held)
+
+
+class Drained(Enum):
+    CAUGHT_UP = auto()
+    """Every event after the cursor was written (or the log cannot be read now: the hub's
+    re-check retries)."""
+    OVER = auto()
+    """A write failed: the connection is over."""
+    ENDED = auto()
+    """`session.ended` was written: the stream ends (`conn.close_now` says whether at once)."""
+
+
+async def drain(shell: Shell, conn: ClientConnection, write: Write) -> Drained:
+    """Write every logged event after the connection's cursor, in seq order, a `gap` frame
+    first when the log no longer holds them."""
+    session_id = conn.session_id
+    assert session_id is not None
+    limit = shell.limits.max_events_per_read
+    while True:
+        try:
+            events = await shell.service.events_after(session_id, conn.cursor, limit)
+        except Gap as exc:
+            frame = conn.gap(exc)
+            if frame is None:  # nothing to skip: the log disagrees
+                _log.warning("transport.gap_without_skip", session_id=session_id)
+                return Drained.CAUGHT_UP
+            if not await write(encode(frame), None):
+                return Drained.OVER
+            continue
+        except ConnectorError as exc:
+            _log.warning("transport.read_failed", session_id=session_id, error=exc.code)
+            return Drained.CAUGHT_UP
+        for event in events:
+            drained = await _deliver(shell, conn, event, write)
+            if drained is not None:
+                return drained
+        if len(events) < limit:
+            return Drained.CAUGHT_UP
+
+
+async def _deliver(
+    shell: Shell, conn: ClientConnection, event: dict[str, Any], write: Write
+) -> Drained | None:
+    delivery = conn.accept(event)
+    if delivery is Delivery.SKIP:
+        return None
+    session_id = conn.session_id
+    assert session_id is not None
+    seq = event["seq"]
+    if not await write(shell.hub.encode(session_id, event), seq):
+        return Drained.OVER
+    shell.metrics.delivered(session_id, seq)
+    return Drained.ENDED if delivery is Delivery.LAST else None
+
+
+async def connection_closed(shell: Shell, session_id: str) -> None:
+    """Tell the service a connection of `session_id` is gone (a failure is only logged)."""
+    try:
+        await shell.service.connection_closed(session_id)
+    except ConnectorError as exc:
+        _log.warning("transport.closed_failed", session_id=session_id, error=exc.code)
+
+
+async def run_command(
+    service: ClientService, conn: ClientConnection, run: Run, metrics: Metrics
+) -> Frame:
+    """Run the command the connection handed out; the frame to write (empty: none)."""
+    command = run.command
+    try:
+        frame = conn.answered(await service.execute(command, session_id=run.session_id))
+    except ConnectorError as exc:
+        frame = conn.failed(exc)
+    except Exception:  # a bug in the service: answer, log, keep the connection
+        _log.exception("transport.command_failed", command=command.type.value)
+        frame = conn.failed(ConnectorError())
+    metrics.command(command.type.value, frame)
+    return frame
+
+
+async def client_gone(receive: Receive) -> None:
+    """Return when the HTTP client has disconnected (the request body already read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def problem(exc: ConnectorError) -> Response:
+    """An RFC 9457 answer for `exc` (with `Retry-After` when rate limited)."""
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return Response(
+        json.dumps(to_problem(exc), separators=(",", ":")),
+        status_code=exc.http_status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def check_origin(limits: TransportLimits, request: Request) -> None:
+    if not limits.origin_allowed(request.headers.get("origin")):
+        raise Forbidden("origin not allowed")
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of `Authorization: Bearer <token>`; None without the header."""
+    value = request.headers.get("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("a bearer token is required")
+    return token
+
+
+def seq_param(params: Mapping[str, str], name: str, value: str | None = None) -> int:
+    """A seq from the query (or `value`): an integer in [0, SEQ_MAX], else `BadRequest`."""
+    raw = params.get(name, "0") if value is None else value
+    text = raw.strip()
+    if not text.isdigit() or not text.isascii() or len(text) > _SEQ_DIGITS:
+        raise BadRequest(f"{name} must be an integer from 0 to {SEQ_MAX}")
+    seq = int(text)
+    if seq > SEQ_MAX:
+        raise BadRequest(f"{name} must be an integer from 0 to {SEQ_MAX}")
+    return seq
