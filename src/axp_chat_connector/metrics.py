@@ -9,17 +9,19 @@ forgotten (the table is bounded).
 
 The operations metrics (docs/operations.md) are recorded through callbacks handed to each part
 at construction (`connector.assemble`): the outbox worker, the sweeper, the background tasks'
-supervisor, the AXP token manager; `transports` call `resumed` and `gap`.
+supervisor, the AXP token manager; the transports call `resume_answered` and `gap`.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from axp_chat_connector.errors import Gap
 from axp_chat_connector.gc_pauses import GcPauses
 
 PENDING_MAX: Final = 10_000
@@ -141,10 +143,18 @@ class Metrics:
             self.replayed.labels(transport)
             self.gaps.labels(transport)
 
-    def resumed(self, transport: str, replayed: int) -> None:
-        """A client resumed over `transport` and was sent `replayed` events it had missed."""
+    def resume_answered(self, transport: str, after: int, frame: Mapping[str, object]) -> None:
+        """A `resume` command's answer over `transport`: a resume, with the events after the
+        client's `after` that it will be sent again; or a `gap` (then `history` is its way)."""
+        if frame.get("type") == "error":
+            if frame.get("code") == Gap.code:
+                self.resumes.labels(transport).inc()
+                self.gaps.labels(transport).inc()
+            return
         self.resumes.labels(transport).inc()
-        self.replayed.labels(transport).inc(replayed)
+        seq = frame.get("seq")
+        if isinstance(seq, int) and seq > after:
+            self.replayed.labels(transport).inc(seq - after)
 
     def gap(self, transport: str) -> None:
         self.gaps.labels(transport).inc()
