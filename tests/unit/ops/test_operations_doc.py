@@ -71,7 +71,8 @@ async def exported() -> tuple[set[str], set[str]]:
 
 
 def _names(registry: CollectorRegistry) -> tuple[set[str], set[str]]:
-    listed, samples = set(), set()
+    listed: set[str] = set()
+    samples: set[str] = set()
     for family in registry.collect():
         suffixes = SUFFIXES[family.type]
         listed.add(family.name + ("_total" if family.type == "counter" else ""))
