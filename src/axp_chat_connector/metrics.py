@@ -45,6 +45,8 @@ LATENCY_BUCKETS: Final = (
 
 OUTBOX_WAIT_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 TRANSPORTS: Final = ("websocket", "sse", "longpoll")
+WORKERS: Final = ("outbox", "sweeper")
+"""The supervised background workers (`connector.assemble`)."""
 
 
 class Metrics:
@@ -138,6 +140,8 @@ class Metrics:
             registry=registry,
         )
         self.gc = GcPauses(registry)
+        for task in WORKERS:
+            self.background_restarts.labels(task)
         for transport in TRANSPORTS:  # every series exists from the start (rate() needs it)
             self.resumes.labels(transport)
             self.replayed.labels(transport)
