@@ -67,6 +67,8 @@ def header(scope: Scope, name: bytes) -> str | None:
 class WebSocketHandler(Shell):
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
+    transport = "websocket"
+
     def __init__(self, parts: Parts) -> None:
         super().__init__(parts)
         self.connections = 0
@@ -149,7 +151,7 @@ class WebSocketHandler(Shell):
             return await conn.write(encode(step.frame))
         conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
-            frame = await run_command(self.service, protocol, step, self.metrics)
+            frame = await run_command(self.service, protocol, step, self.metrics, self.transport)
         finally:
             conn.busy = False
         if frame:

@@ -72,7 +72,9 @@ class WebhookReceiver:
         handler: Handler,
         max_bytes: int = DEFAULT_MAX_BYTES,
         observe: Observe | None = None,
+        counted: Callable[[str], None] | None = None,
     ) -> None:
+        """`counted`: told the result of every POST (an outcome, or why it was refused)."""
         if not secrets:
             raise ValueError("at least one callback secret is needed")
         self._secrets = [s.encode() for s in secrets]
@@ -81,6 +83,7 @@ class WebhookReceiver:
         self._handler = handler
         self._max_bytes = max_bytes
         self._observe = observe
+        self._counted = counted
         self.counts: dict[str, int] = {}
 
     def route(self) -> Route:
@@ -88,6 +91,8 @@ class WebhookReceiver:
 
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
+        if self._counted is not None:
+            self._counted(what)
 
     def _authentic(self, given: str) -> bool:
         candidate = given.encode()

@@ -301,6 +301,9 @@ async def test_a_gap_while_pumping_is_reported_and_delivery_goes_on_from_the_old
             assert (frame["type"], frame["code"], frame["seq"]) == ("error", "gap", 4)
             assert "re" not in frame
             assert [(await recv(ws))["seq"] for _ in range(3)] == [4, 5, 6]
+        assert env.metric("axp_chat_gaps_total", transport="websocket") == 1
+        assert env.metric("axp_chat_resumes_total", transport="websocket") == 1
+        assert env.metric("axp_chat_replayed_events_total", transport="websocket") == 5  # 2..6
 
 
 async def test_the_hub_recheck_delivers_what_a_lost_notice_announced() -> None:
