@@ -10,7 +10,6 @@ rule for `ALL` subscribers). The secret never reaches a log: run uvicorn without
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
@@ -30,6 +29,7 @@ from axp_chat_connector.errors import (
     TooLarge,
     to_problem,
 )
+from axp_chat_connector.transports.body import decode_json, read_body
 
 _log = structlog.get_logger(__name__)
 
@@ -107,19 +107,12 @@ class WebhookReceiver:
             self._count("unauthorized")
             _log.warning("webhook.bad_secret")
             return _problem(NotFound("no such callback"))
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
+        try:
+            body = decode_json(await read_body(request, self._max_bytes))
+        except TooLarge:
             self._count("too_large")
             return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > self._max_bytes:
-                self._count("too_large")
-                return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
+        except BadRequest:
             self._count("malformed")
             _log.warning("webhook.malformed")
             return _problem(BadRequest("the body is not valid JSON"))
