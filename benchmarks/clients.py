@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from benchmarks.loadgen import Tracker
 from benchmarks.rawhttp import HttpConnection
 
-OPEN_SECONDS = 30.0
+OPEN_SECONDS = 60.0
 """Longest one client may take to connect (and, for the connector, log in)."""
 
 

@@ -64,7 +64,8 @@ class ConnectorWs:
         async for raw in self.conn:
             frame: Frame = json.loads(raw)
             if (future := self.answers.pop(str(frame.get("re")), None)) is not None:
-                future.set_result(frame)
+                if not future.done():  # not given up on (timed out) meanwhile
+                    future.set_result(frame)
                 continue
             self.customer.saw(frame, self.tracker)
             if frame.get("type") == "participant.joined":

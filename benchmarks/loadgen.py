@@ -174,6 +174,12 @@ class RateResult:
     answer_p99_ms: float
     worst_gap_ms: float
 
+    def brief(self) -> str:
+        return (
+            f"@{self.rate:g}/s: p50 {self.p50_ms:.1f} p99 {self.p99_ms:.1f} max {self.max_ms:.1f}"
+            f" ms, delivered {self.delivered}/{self.sent}, lost {self.lost}"
+        )
+
     def as_dict(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in self.__slots__}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,11 @@ from typing import Any
 Result = dict[str, Any]
 BARE, NODE = "bare starlette", "node socket.io"
 CONNECTORS = ("connector sqlite", "connector redis")
+
+
+def progress(what: str) -> None:
+    """A progress line on stderr (the table goes to stdout)."""
+    print(f"{time.strftime('%H:%M:%S')} {what}", file=sys.stderr, flush=True)
 
 
 def row_name(result: Result) -> str:
@@ -51,6 +58,8 @@ def table(report: Result) -> str:
     head += ["highest rate p99 < 100 ms", "KB per idle WS (n, open time)", "lost", "dup"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for result in report["servers"]:
+        if "scale" in result and "rates" not in result:
+            continue  # a scale-out layout: in the scale lines
         cells = [row_name(result)]
         for rate in every_rate:
             at = _rate_at(result, rate)
@@ -137,9 +146,12 @@ def other_lines(report: Result) -> list[str]:
                 f"{storm['all_bound_seconds']:.2f} s, resume p50 {_ms(storm['resume_p50_ms'])} / "
                 f"p99 {_ms(storm['resume_p99_ms'])} ms, failed {storm['failed']}"
             )
-        gaps = [r["worst_gap_ms"] for r in _all_rates(result)]
-        if gaps:
-            lines.append(f"{name}: worst gap between deliveries under load {_ms(max(gaps))} ms")
+        if rates := result.get("rates"):
+            top = max(rates, key=lambda r: r["rate"])
+            lines.append(
+                f"{name}: worst gap between two deliveries @{top['rate']:g}/s "
+                f"{_ms(top['worst_gap_ms'])} ms (a stall of the server shows here)"
+            )
         if result.get("gc_pause_max_seconds") is not None:
             lines.append(f"{name}: worst GC pause {1000 * result['gc_pause_max_seconds']:.1f} ms")
     return lines

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import json
 import os
@@ -23,13 +24,14 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 from benchmarks import report, servers
 from benchmarks.clients import open_bare, open_socketio_polling, open_socketio_ws
 from benchmarks.loadgen import generator_ceiling
+from benchmarks.report import progress
 from benchmarks.suites import Opener, Plan, connector_suite, peer_suite
 
 FULL = Plan(
@@ -40,7 +42,7 @@ FULL = Plan(
     search=True,
     search_start=250,
     idle_counts=(1000, 5000, 10000),
-    idle_budget=180.0,
+    idle_budget=120.0,
     send_clients=20,
     send_rate=50,
     send_seconds=4.0,
@@ -61,14 +63,11 @@ SMOKE = Plan(
     send_rate=5,
     send_seconds=1.0,
     scale_rate=20,
-    redis_instances=(),
+    redis_instances=(1, 2),
     ceiling_seconds=0.5,
+    smoke=True,
 )
 EVERY = ("bare", "python-socketio", "node", "sqlite", "redis")
-
-
-def progress(what: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {what}", file=sys.stderr, flush=True)
 
 
 def raise_open_files() -> None:
@@ -94,72 +93,83 @@ def machine() -> str:
     )
 
 
-async def peers(plan: Plan, only: set[str], logs: Path, ceiling: float, smoke: bool) -> list[Any]:
-    results = []
+Results = list[dict[str, Any]]
+
+
+async def guarded(results: Results, name: str, transport: str, suite: Awaitable[Any]) -> None:
+    """Run one suite; a failure is noted as that server's result and the run goes on."""
+    try:
+        found = await suite
+        results += found if isinstance(found, list) else [found]
+    except Exception as exc:
+        progress(f"  {name} ({transport}) failed: {exc!r}")
+        results.append({"server": name, "transport": transport, "note": f"failed: {exc!r}"})
+
+
+async def peers(plan: Plan, only: set[str], logs: Path, ceiling: float, results: Results) -> None:
     runs: list[tuple[str, str, str, Opener]] = []
     if "bare" in only:
         runs.append(("bare starlette", "ws", "bare", open_bare))
-    if "python-socketio" in only and not smoke:
+    if "python-socketio" in only:
         runs.append(("python-socketio", "ws", "pysocketio", open_socketio_ws))
-    node = "node" in only and (servers.node_ready() if smoke else servers.node_install())
-    if node:
+    if "node" in only and (servers.node_ready() if plan.smoke else servers.node_install()):
         runs.append(("node socket.io", "ws", "node", open_socketio_ws))
         runs.append(("node socket.io", "polling", "node", open_socketio_polling))
     for name, transport, module, opener in runs:
         progress(f"{name} ({transport})")
         process = servers.node_peer(logs) if module == "node" else servers.python_peer(module, logs)
         with servers.running(process):
-            results.append(await peer_suite(name, transport, process, opener, plan, ceiling))
-    return results
+            suite = peer_suite(name, transport, process, opener, plan, ceiling)
+            await guarded(results, name, transport, suite)
 
 
-async def connectors(
-    plan: Plan, only: set[str], logs: Path, data: Path, ceiling: float
-) -> list[Any]:
-    layouts = [("sqlite", 1)] if "sqlite" in only else []
-    if "redis" in only:
-        layouts += [("redis", n) for n in plan.redis_instances]
-    results: list[Any] = []
-    for store, instances in layouts:
-        progress(f"connector {store} x {instances}")
-        try:
-            stack = servers.connector_stack(store, instances, logs, data)
-        except RuntimeError as exc:
-            results.append({"server": f"connector {store}", "transport": "ws", "note": str(exc)})
-            continue
-        try:
-            results += await connector_suite(stack, plan, ceiling)
-        finally:
-            stack.stop()
-    return results
+async def connector(store: str, instances: int, plan: Plan, tmp: Path, ceiling: float) -> Any:
+    stack = servers.connector_stack(store, instances, tmp, tmp)
+    try:
+        return await connector_suite(stack, plan, ceiling)
+    finally:
+        stack.stop()
 
 
-async def run(plan: Plan, only: set[str], out: Path, smoke: bool) -> dict[str, Any]:
+async def run(plan: Plan, only: set[str], out: Path) -> dict[str, Any]:
+    """Every suite in turn; the JSON is rewritten after each, so a run cut short keeps what
+    it measured."""
     servers.pin_self()
     raise_open_files()
-    with tempfile.TemporaryDirectory(prefix="axp-bench-") as tmp:
-        logs = data = Path(tmp)
-        null = servers.python_peer("null", logs)
-        with servers.running(null):
-            ceiling = await generator_ceiling(null.port, plan.ceiling_seconds)
-        progress(f"load generator ceiling: {ceiling:,.0f} POSTs/s")
-        results = await peers(plan, only, logs, ceiling, smoke)
-        results += await connectors(plan, only, logs, data, ceiling)
-    lost, duplicated = report.totals(results)
-    return {
+    results: Results = []
+    report_: dict[str, Any] = {
         "meta": {
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": machine(),
             "pinned": servers.pinning(),
-            "smoke": smoke,
+            "smoke": plan.smoke,
             "argv": sys.argv[1:],
         },
         "plan": {**plan.__dict__},
-        "generator_ceiling": ceiling,
         "servers": results,
-        "lost": lost,
-        "duplicated": duplicated,
     }
+
+    def save() -> None:
+        report_["lost"], report_["duplicated"] = report.totals(results)
+        (out / "bench.json").write_text(json.dumps(report_, indent=1) + "\n")
+
+    with tempfile.TemporaryDirectory(prefix="axp-bench-") as tmp:
+        null = servers.python_peer("null", Path(tmp))
+        with servers.running(null):
+            ceiling = report_["generator_ceiling"] = await generator_ceiling(
+                null.port, plan.ceiling_seconds
+            )
+        progress(f"load generator ceiling: {ceiling:,.0f} POSTs/s")
+        await peers(plan, only, Path(tmp), ceiling, results)
+        save()
+        layouts = [("sqlite", 1)] if "sqlite" in only else []
+        layouts += [("redis", n) for n in plan.redis_instances if "redis" in only]
+        for store, instances in layouts:
+            progress(f"connector {store} x {instances}")
+            suite = connector(store, instances, plan, Path(tmp), ceiling)
+            await guarded(results, f"connector {store}", "ws", suite)
+            save()
+    return report_
 
 
 def main() -> None:
@@ -168,15 +178,26 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, help="default: benchmarks/results (smoke: test-artifacts/bench-smoke)"
     )
-    parser.add_argument("--only", default=",".join(EVERY), help=f"a subset of {','.join(EVERY)}")
+    parser.add_argument(
+        "--only", help=f"a subset of {','.join(EVERY)} (default: all; smoke: bare,node,sqlite)"
+    )
+    parser.add_argument("--clients", type=int, help="override the plan's client count")
+    parser.add_argument("--seconds", type=float, help="override the plan's seconds per rate")
+    parser.add_argument("--rates", help="override the plan's fixed WS rates, e.g. 500,2000")
+    parser.add_argument("--idle", help="override the plan's idle connection counts, e.g. 1000,5000")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
+    overrides = {"clients": args.clients, "seconds": args.seconds}
+    if args.rates:
+        overrides["rates"] = tuple(float(rate) for rate in args.rates.split(","))
+    if args.idle:
+        overrides["idle_counts"] = tuple(int(count) for count in args.idle.split(","))
+    plan = dataclasses.replace(plan, **{k: v for k, v in overrides.items() if v is not None})
     default_out = "test-artifacts/bench-smoke" if args.smoke else "benchmarks/results"
     out: Path = args.out or Path(default_out)
-    only = set(args.only.split(",")) - ({"redis", "python-socketio"} if args.smoke else set())
+    only = set((args.only or ("bare,node,sqlite" if args.smoke else ",".join(EVERY))).split(","))
     out.mkdir(parents=True, exist_ok=True)
-    result = asyncio.run(run(plan, only, out, args.smoke))
-    (out / "bench.json").write_text(json.dumps(result, indent=1) + "\n")
+    result = asyncio.run(run(plan, only, out))
     plotted = report.plot(result, out / "latency.png")
     print(report.text(result))
     print(f"JSON: {out / 'bench.json'}" + (f", plot: {plotted}" if plotted else ""))

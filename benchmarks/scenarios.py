@@ -17,6 +17,7 @@ from typing import Any
 from benchmarks.clients import Client
 from benchmarks.connector_clients import ConnectorWs, Customer, resume_ws, send_and_wait
 from benchmarks.loadgen import Push, RateResult, Tracker, post_open_loop, quantile, run_rate
+from benchmarks.report import progress
 from benchmarks.servers import rss_kb
 
 P99_BOUND_MS = 100.0
@@ -45,17 +46,35 @@ class Target:
         return make
 
 
+class OpenFailed(Exception):
+    """More than `MAX_OPEN_FAILURES` of the clients could not be opened."""
+
+
+MAX_OPEN_FAILURES = 0.01
+
+
 async def open_many(
     opener: Callable[[int], Awaitable[Client]], count: int, first: int = 0
 ) -> list[Client]:
-    """Open clients first..first+count-1, `OPEN_CONCURRENCY` at a time."""
+    """Open clients first..first+count-1, `OPEN_CONCURRENCY` at a time. A few failures (at
+    most 1 %) leave those clients out; more raise `OpenFailed` (the opened ones closed)."""
     gate = asyncio.Semaphore(OPEN_CONCURRENCY)
 
     async def one(n: int) -> Client:
         async with gate:
             return await opener(n)
 
-    return list(await asyncio.gather(*(one(n) for n in range(first, first + count))))
+    results = await asyncio.gather(
+        *(one(n) for n in range(first, first + count)), return_exceptions=True
+    )
+    clients: list[Client] = [r for r in results if not isinstance(r, BaseException)]
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        progress(f"  {len(failures)} of {count} clients failed to open: {failures[0]!r}")
+    if len(failures) > MAX_OPEN_FAILURES * count:
+        await close_all(clients)
+        raise OpenFailed(f"{len(failures)} of {count} clients failed to open: {failures[0]!r}")
+    return clients
 
 
 async def close_all(clients: Sequence[Client]) -> None:
@@ -68,6 +87,7 @@ async def fixed_rates(target: Target, rates: Sequence[float], seconds: float) ->
     for rate in rates:
         make = target.pushes(f"{rate:g}")
         results.append(await run_rate(target.ports, make, target.tracker, rate, seconds))
+        progress(f"  {target.name} {results[-1].brief()}")
     return results
 
 
@@ -87,6 +107,7 @@ async def search_rate(
             target.ports, target.pushes(f"s{rate:g}"), target.tracker, rate, seconds
         )
         steps.append(result)
+        progress(f"  {target.name} search {result.brief()}")
         return within_bound(result)
 
     good, bad = 0.0, None
@@ -111,37 +132,35 @@ async def search_rate(
     }
 
 
+IDLE_CHUNK = 500
+"""Idle connections opened between two looks at the time budget."""
+
+
 async def idle_connections(
     opener: Callable[[int], Awaitable[Client]], pid: int, counts: Sequence[int], budget: float
-) -> list[dict[str, float]]:
+) -> list[dict[str, Any]]:
     """Open connections up to each of `counts` (cumulatively), then report the server's RSS
     growth per connection since before the first, and the time the increment took to open.
-    Stops early (noting it) when the time `budget` is spent."""
-    results: list[dict[str, float]] = []
+    Stops early when the time `budget` is spent, noting how many were open by then."""
+    results: list[dict[str, Any]] = []
     clients: list[Client] = []
     base = rss_kb(pid)
     deadline = time.monotonic() + budget
     try:
         for count in counts:
-            if time.monotonic() > deadline:
-                break
             began = time.perf_counter()
-            remaining = deadline - time.monotonic()
-            more = open_many(opener, count - len(clients), first=len(clients))
-            try:
-                clients += await asyncio.wait_for(more, max(remaining, 1.0))
-            except TimeoutError:
-                results.append({"connections": count, "timed_out": True})
-                break
+            while len(clients) < count and time.monotonic() < deadline:
+                chunk = min(IDLE_CHUNK, count - len(clients))
+                clients += await open_many(opener, chunk, first=len(clients))
             opened = time.perf_counter() - began
+            if len(clients) < count:
+                results.append({"connections": count, "timed_out_at": len(clients)})
+                progress(f"  idle: budget spent at {len(clients)} of {count}")
+                break
+            progress(f"  idle: {count} open in {opened:.1f} s")
             await asyncio.sleep(IDLE_SETTLE_SECONDS)
-            results.append(
-                {
-                    "connections": count,
-                    "kb_each": (rss_kb(pid) - base) / count,
-                    "open_seconds": opened,
-                }
-            )
+            kb_each = (rss_kb(pid) - base) / count
+            results.append({"connections": count, "kb_each": kb_each, "open_seconds": opened})
     finally:
         await close_all(clients)
     return results

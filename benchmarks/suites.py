@@ -56,6 +56,7 @@ class Plan:
     redis_instances: tuple[int, ...]
     ceiling_seconds: float
     storm_rate: float = 500.0
+    smoke: bool = False
 
 
 Opener = Callable[[int, str, Tracker], Awaitable[Client]]
