@@ -19,6 +19,8 @@ from benchmarks.rawhttp import HttpConnection
 
 POST_CONNECTIONS = 32
 """Keep-alive connections the generator posts over (spread over the targets)."""
+SETTLE_SECONDS = 5.0
+"""Pause after a rate that left deliveries undone, so the next one starts on a quiet server."""
 BEHIND_BATCH = 16
 """Behind schedule, the generator queues this many POSTs between two yields to its workers."""
 JSON = {"Content-Type": "application/json"}
@@ -199,7 +201,7 @@ async def run_rate(
     await wait_delivered(tracker, drain_seconds)
     await asyncio.sleep(0.2)  # a duplicate, if any, arrives right behind its original
     latencies = tracker.latencies
-    return RateResult(
+    result = RateResult(
         rate=rate,
         sent=stats.sent,
         delivered=len(latencies),
@@ -213,6 +215,10 @@ async def run_rate(
         answer_p99_ms=1000 * quantile(stats.answer_latencies, 0.99),
         worst_gap_ms=1000 * worst_gap(tracker.arrivals),
     )
+    if result.lost:  # overloaded: let the server work off its backlog before the next rate
+        tracker.reset()
+        await asyncio.sleep(SETTLE_SECONDS)
+    return result
 
 
 async def generator_ceiling(port: int, seconds: float, rate: float = 20_000) -> float:

@@ -45,6 +45,8 @@ def _best(result: Result) -> str:
     search = result.get("search")
     if not search:
         return "—"
+    if not search["best_rate"]:
+        return f"< {min(step['rate'] for step in search['steps']):,.0f}/s"
     best = f"{search['best_rate']:,.0f}/s"
     return f"≥ {best}" if search["capped_by_generator"] else best
 
@@ -84,8 +86,11 @@ def _find(report: Result, server: str, transport: str) -> Result | None:
 
 
 def ratios(report: Result) -> list[str]:
-    """Connector ÷ peer, for each figure both have in this run."""
+    """Connector ÷ peer, for each figure both have in this run; Redis ÷ SQLite."""
     lines = []
+    sqlite, redis = _find(report, CONNECTORS[0], "ws"), _find(report, CONNECTORS[1], "ws")
+    if sqlite and redis:
+        lines += _compare(redis, sqlite)
     for connector in CONNECTORS:
         for transport, peer_transport in (("ws", "ws"), ("polling", "polling")):
             mine = _find(report, connector, transport)
@@ -116,10 +121,23 @@ def _compare(mine: Result, theirs: Result) -> list[str]:
     return lines
 
 
+SCALE_COSTS = ("cpu_seconds_per_1000", "redis_commands_per_event", "redis_cpu_ms_per_event")
+
+
 def scale_lines(report: Result) -> list[str]:
     lines = []
+    one: Result | None = None
     for result in report["servers"]:
         if scale := result.get("scale"):
+            if scale["instances"] == 1:
+                one = scale
+            elif one is not None:
+                shares = [
+                    f"{cost} {scale[cost] / one[cost]:.2f}"
+                    for cost in SCALE_COSTS
+                    if scale.get(cost) and one.get(cost)
+                ]
+                lines.append(f"{result['server']} ÷ 1 instance: " + ", ".join(shares))
             lines.append(
                 f"{result['server']}: {scale['instances']} instance(s) @{scale['rate']:g}/s: "
                 f"p99 {_ms(scale['p99_ms'])} ms, CPU "
@@ -179,9 +197,21 @@ def totals(tree: Any) -> tuple[int, int]:
     return lost, dup
 
 
+def overloaded_losses(report: Result) -> tuple[int, int]:
+    """Lost and duplicated at push rates whose p99 was over 100 ms (past the server's
+    capacity, where *lost* mostly means *still queued 10 s after the last POST was due*)."""
+    lost = dup = 0
+    for result in report["servers"]:
+        for rate in _all_rates(result):
+            if not rate["p99_ms"] < 100:
+                lost, dup = lost + int(rate["lost"]), dup + int(rate["duplicated"])
+    return lost, dup
+
+
 def text(report: Result) -> str:
     meta = report["meta"]
     lost, dup = totals(report["servers"])
+    over_lost, over_dup = overloaded_losses(report)
     parts = [
         f"{meta['date']} · {meta['machine']} · pinned: {meta['pinned']}",
         f"load generator ceiling (null server): {report['generator_ceiling']:,.0f} POSTs/s",
@@ -190,7 +220,8 @@ def text(report: Result) -> str:
         "",
         *(f"- {line}" for line in [*ratios(report), *scale_lines(report), *other_lines(report)]),
         "",
-        f"lost {lost}, duplicated {dup} (all scenarios)",
+        f"lost {lost}, duplicated {dup} (all scenarios); of which at rates with p99 ≥ 100 ms:"
+        f" lost {over_lost}, duplicated {over_dup}",
     ]
     return "\n".join(parts)
 

@@ -176,6 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a tiny run, well under a minute")
     parser.add_argument(
+        "--report", type=Path, help="print the table and plot of an earlier run's JSON; no run"
+    )
+    parser.add_argument(
         "--out", type=Path, help="default: benchmarks/results (smoke: test-artifacts/bench-smoke)"
     )
     parser.add_argument(
@@ -186,6 +189,11 @@ def main() -> None:
     parser.add_argument("--rates", help="override the plan's fixed WS rates, e.g. 500,2000")
     parser.add_argument("--idle", help="override the plan's idle connection counts, e.g. 1000,5000")
     args = parser.parse_args()
+    if args.report:
+        result = json.loads(args.report.read_text())
+        print(report.text(result))
+        print(f"plot: {report.plot(result, args.report.with_name('latency.png'))}")
+        return
     plan = SMOKE if args.smoke else FULL
     overrides = {"clients": args.clients, "seconds": args.seconds}
     if args.rates:
