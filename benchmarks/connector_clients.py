@@ -99,19 +99,28 @@ async def open_customer(
     customer = Customer(address, port)
     client = ConnectorWs(customer, await ws_connect(f"ws://127.0.0.1:{port}/v1/ws"), tracker)
     client.start_reading()
-    email = f"bench-{address}-{uuid.uuid4().hex[:6]}@example.com"
-    login = await client.ok(
-        "login",
-        customer={"displayName": f"Bench {address}", "identifiers": {"emailAddresses": [email]}},
-    )
-    customer.token = login["token"]
+    try:
+        await _start_chat(client, emulator)
+    except BaseException:
+        await client.close()
+        raise
+    return client
+
+
+async def _start_chat(client: ConnectorWs, emulator: httpx.AsyncClient) -> None:
+    customer = client.customer
+    email = f"bench-{customer.address}-{uuid.uuid4().hex[:6]}@example.com"
+    identity = {
+        "displayName": f"Bench {customer.address}",
+        "identifiers": {"emailAddresses": [email]},
+    }
+    customer.token = (await client.ok("login", customer=identity))["token"]
     started = await client.ok("start")
     customer.dialog_id, customer.engagement_id = started["dialogId"], started["engagementId"]
     accepted = await emulator.post(f"/emulator/v1/engagements/{customer.engagement_id}:accept")
     if accepted.status_code >= 300:
         raise RuntimeError(f"accept: {accepted.status_code} {accepted.text}")
     await asyncio.wait_for(client.joined.wait(), OPEN_SECONDS)
-    return client
 
 
 async def resume_ws(customer: Customer, tracker: Tracker) -> ConnectorWs:
