@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,8 @@ def main() -> None:
     parser.add_argument("--rates", help="override the plan's fixed WS rates, e.g. 500,2000")
     parser.add_argument("--idle", help="override the plan's idle connection counts, e.g. 1000,5000")
     args = parser.parse_args()
+    # stopped with SIGTERM: unwind, so that every server started is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.report:
         result = json.loads(args.report.read_text())
         print(report.text(result))

@@ -18,7 +18,7 @@ from benchmarks.clients import Client
 from benchmarks.connector_clients import ConnectorWs, Customer, resume_ws, send_and_wait
 from benchmarks.loadgen import Push, RateResult, Tracker, post_open_loop, quantile, run_rate
 from benchmarks.report import progress
-from benchmarks.servers import rss_kb
+from benchmarks.servers import cpu_seconds, rss_kb
 
 P99_BOUND_MS = 100.0
 OPEN_CONCURRENCY = 100
@@ -82,7 +82,23 @@ async def close_all(clients: Sequence[Client]) -> None:
         await asyncio.gather(*(c.close() for c in clients[start : start + 500]))
 
 
+QUIET_SHARE, QUIET_SECONDS = 0.2, 30.0
+
+
+async def quiet(pids: Sequence[int]) -> None:
+    """Wait (at most `QUIET_SECONDS`) until the servers use under 20 % of a core over half a
+    second: work left from the last scenario (closing thousands of sockets) must not count
+    against the next."""
+    deadline = time.monotonic() + QUIET_SECONDS
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        await asyncio.sleep(0.5)
+        if sum(cpu_seconds(pid) for pid in pids) - before < QUIET_SHARE * 0.5:
+            return
+
+
 async def fixed_rates(target: Target, rates: Sequence[float], seconds: float) -> list[RateResult]:
+    await quiet(target.pids)
     results = []
     for rate in rates:
         make = target.pushes(f"{rate:g}")
@@ -110,6 +126,7 @@ async def search_rate(
         progress(f"  {target.name} search {result.brief()}")
         return within_bound(result)
 
+    await quiet(target.pids)
     good, bad = 0.0, None
     rate = start
     while rate <= limit:
