@@ -228,6 +228,8 @@ def text(report: Result) -> str:
 
 def plot(report: Result, path: Path) -> Path | None:
     """p50 and p99 latency against rate, one line per server and transport (needs matplotlib)."""
+    if not any(True for result in report["servers"] for _ in _all_rates(result)):
+        return None
     try:
         import matplotlib
 

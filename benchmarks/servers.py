@@ -189,6 +189,7 @@ CONNECTOR_ENV = {
     "AXP_CHAT_AXP_APP_KEY": "emulator-app-key",
     "AXP_CHAT_AXP_CHANNEL_PROVIDER_ID": "axp-chat-connector",
     "AXP_CHAT_GUEST_MODE": "true",
+    "AXP_CHAT_ALLOWED_ORIGINS": '["*"]',  # the load generator sends no Origin anyway
     "AXP_CHAT_LOG_FORMAT": "json",
     "AXP_CHAT_LOG_LEVEL": "WARNING",
     # a run must not be cut short by the inactivity timers
