@@ -129,6 +129,13 @@ def scale_lines(report: Result) -> list[str]:
     one: Result | None = None
     for result in report["servers"]:
         if scale := result.get("scale"):
+            lines.append(
+                f"{result['server']}: {scale['instances']} instance(s) @{scale['rate']:g}/s: "
+                f"p99 {_ms(scale['p99_ms'])} ms, CPU "
+                f"{scale.get('cpu_seconds_per_1000', math.nan):.2f} s per 1,000 events, Redis "
+                f"{scale.get('redis_commands_per_event', math.nan):.1f} commands and "
+                f"{scale.get('redis_cpu_ms_per_event', math.nan):.3f} ms CPU per event"
+            )
             if scale["instances"] == 1:
                 one = scale
             elif one is not None:
@@ -138,13 +145,6 @@ def scale_lines(report: Result) -> list[str]:
                     if scale.get(cost) and one.get(cost)
                 ]
                 lines.append(f"{result['server']} ÷ 1 instance: " + ", ".join(shares))
-            lines.append(
-                f"{result['server']}: {scale['instances']} instance(s) @{scale['rate']:g}/s: "
-                f"p99 {_ms(scale['p99_ms'])} ms, CPU "
-                f"{scale.get('cpu_seconds_per_1000', math.nan):.2f} s per 1,000 events, Redis "
-                f"{scale.get('redis_commands_per_event', math.nan):.1f} commands and "
-                f"{scale.get('redis_cpu_ms_per_event', math.nan):.3f} ms CPU per event"
-            )
     return lines
 
 
