@@ -1,19 +1,28 @@
-"""Background tasks: one place that keeps a reference to each task and logs its failure, and
-`Worker`, a loop that must keep running (the outbox worker, the sweeper): when it dies it is
-restarted with backoff and counted, and it reports itself down meanwhile (for `/readyz`)."""
+"""Background tasks: one place that keeps a reference to each task and logs its failure.
+
+`spawn` runs a coroutine once; `supervise` runs a worker (the outbox, the sweeper) for the
+life of the process: if it fails, the failure is logged (`background.restarting`), counted
+(`restarted(name)`: `axp_chat_background_restarts_total`) and the worker started again after
+a pause that doubles up to `RESTART_MAX` seconds (and starts small again after a long run),
+so one unexpected error does not leave the instance without a worker; while it waits to start
+again it is listed by `down()`, which `/readyz` reports.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Final
 
 import structlog
 
 _log = structlog.get_logger(__name__)
 _tasks: set[asyncio.Task[Any]] = set()
+_down: set[str] = set()
+
+RESTART_FIRST: Final = 0.5
+RESTART_MAX: Final = 30.0
+"""Seconds before a failed worker starts again: doubled after each failure, up to this."""
 
 
 def spawn(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
@@ -24,6 +33,49 @@ def spawn(coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
     return task
 
 
+def supervise(
+    worker: Callable[[], Awaitable[None]],
+    *,
+    name: str,
+    restarted: Callable[[str], None] | None = None,
+    first_pause: float = RESTART_FIRST,
+) -> asyncio.Task[Any]:
+    """Run `worker()` in the background until cancelled, starting it again when it fails."""
+    return spawn(_restarting(worker, name, restarted, first_pause), name=name)
+
+
+async def _restarting(
+    worker: Callable[[], Awaitable[None]],
+    name: str,
+    restarted: Callable[[str], None] | None,
+    first_pause: float,
+) -> None:
+    pause, loop = first_pause, asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        try:
+            await worker()
+        except Exception as exc:
+            _log.error("background.restarting", task=name, error=repr(exc), exc_info=exc)
+        else:
+            _log.error("background.restarting", task=name, error="the worker returned")
+        if restarted is not None:
+            restarted(name)
+        if loop.time() - started > RESTART_MAX:
+            pause = first_pause  # it had been running well: this is a new failure
+        _down.add(name)
+        try:
+            await asyncio.sleep(pause)
+        finally:
+            _down.discard(name)
+        pause = min(pause * 2, RESTART_MAX)
+
+
+def down() -> list[str]:
+    """The supervised workers of this process that failed and wait to start again."""
+    return sorted(_down)
+
+
 def _finished(task: asyncio.Task[Any]) -> None:
     _tasks.discard(task)
     if task.cancelled():
@@ -31,38 +83,3 @@ def _finished(task: asyncio.Task[Any]) -> None:
     exc = task.exception()
     if exc is not None:
         _log.error("background.failed", task=task.get_name(), error=repr(exc), exc_info=exc)
-
-
-@dataclass
-class Worker:
-    """A loop that must keep running. `supervise()` runs it; when `run()` raises (or returns)
-    the worker is down: counted (`on_restart`), restarted after a backoff that doubles up to
-    `backoff_max` (and starts again from `backoff_base` after a run that lasted that long)."""
-
-    name: str
-    run: Callable[[], Coroutine[Any, Any, None]]
-    on_restart: Callable[[str], None] | None = None
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    down: bool = False
-    restarts: int = 0
-
-    async def supervise(self) -> None:
-        delay = self.backoff_base
-        while True:
-            started = time.monotonic()
-            try:
-                await self.run()
-                _log.error("worker.stopped", worker=self.name)
-            except Exception as exc:  # a dead loop stops delivery: log it, restart it
-                _log.error("worker.died", worker=self.name, error=repr(exc), exc_info=exc)
-            self.down = True
-            self.restarts += 1
-            if self.on_restart is not None:
-                self.on_restart(self.name)
-            if time.monotonic() - started >= self.backoff_max:
-                delay = self.backoff_base
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.backoff_max)
-            self.down = False
-            _log.info("worker.restarted", worker=self.name, restarts=self.restarts)

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from axp_chat_connector.errors import BadRequest, ConnectorError, Unauthorized
+from axp_chat_connector.errors import BadRequest, ConnectorError, Gap, Unauthorized
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.body import decode_json, read_body
 from axp_chat_connector.transports.connection import (
@@ -103,6 +103,8 @@ async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> b
 
 
 class LongPoll(Shell):
+    transport = "longpoll"
+
     def __init__(self, parts: Parts, holds: Holds) -> None:
         super().__init__(parts)
         self.holds = holds
@@ -139,7 +141,7 @@ class LongPoll(Shell):
                 self.metrics.command(step.label, frame)
             else:
                 assert not isinstance(step, Close), "a batch never closes"
-                frame = await run_command(self.service, conn, step, self.metrics)
+                frame = await run_command(self.service, conn, step, self.metrics, self.transport)
                 conn.answer_sent()
             answers.append(encode(frame))
         self.metrics.poll_answers.inc(len(answers))
@@ -202,6 +204,8 @@ class LongPoll(Shell):
                     events = await service.events_after(session_id, after, limit)
             last = await service.last_seq(session_id)
         except ConnectorError as exc:
+            if isinstance(exc, Gap):
+                self.metrics.gap(self.transport)
             return problem(exc)
         finally:
             self.hub.detach(session_id, waiter)

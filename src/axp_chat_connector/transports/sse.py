@@ -94,6 +94,8 @@ class _Stream:
 
 
 class ServerSentEvents(Shell):
+    transport = "sse"
+
     def __init__(self, parts: Parts, holds: Holds) -> None:
         super().__init__(parts)
         self.holds = holds
@@ -111,6 +113,8 @@ class ServerSentEvents(Shell):
             session_id = await self._session(request)
             after = self._resume_point(request)
             self.holds.take(session_id)
+            if "last-event-id" in request.headers:  # EventSource reconnecting on its own
+                self.metrics.resumes.labels(self.transport).inc()
         except ConnectorError as exc:
             await problem(exc)(scope, receive, send)
             return

@@ -67,6 +67,8 @@ def header(scope: Scope, name: bytes) -> str | None:
 class WebSocketHandler(Shell):
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
+    transport = "websocket"
+
     def __init__(self, parts: Parts) -> None:
         super().__init__(parts)
         self.connections = 0
@@ -130,7 +132,7 @@ class WebSocketHandler(Shell):
             conn.closed = True
             self.connections -= 1
             self.metrics.ws_connections.dec()
-            if conn.protocol.session_id is not None:
+            if conn.joined and conn.protocol.session_id is not None:
                 await self._unbind(conn.protocol.session_id, conn)
 
     async def _frame(self, conn: WebSocketConnection, message: Message) -> bool:
@@ -149,7 +151,7 @@ class WebSocketHandler(Shell):
             return await conn.write(encode(step.frame))
         conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
-            frame = await run_command(self.service, protocol, step, self.metrics)
+            frame = await run_command(self.service, protocol, step, self.metrics, self.transport)
         finally:
             conn.busy = False
         if frame:
@@ -171,6 +173,7 @@ class WebSocketHandler(Shell):
             _log.warning("ws.attach_failed", session_id=session_id, error=exc.code)
             await conn.close(exc.close_code)
             return False
+        conn.joined = True
         try:
             await self.service.connection_opened(session_id)
         except ConnectorError as exc:
@@ -192,6 +195,7 @@ class WebSocketConnection:
         "busy",
         "closed",
         "handler",
+        "joined",
         "pending",
         "protocol",
         "pump",
@@ -205,6 +209,8 @@ class WebSocketConnection:
     def __init__(self, handler: WebSocketHandler, send: Send) -> None:
         limits = handler.limits
         self.handler = handler
+        self.joined = False
+        """In its session's hub, and counted by the service as one of its connections."""
         self.send = send
         self.protocol = ClientConnection(
             limits,

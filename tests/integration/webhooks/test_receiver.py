@@ -157,3 +157,21 @@ async def test_any_handler_failure_is_a_503_problem_logged_with_the_correlation_
     assert any(e.get("correlation_id") == EVENT["correlationId"] for e in logs), logs
     handler.raises = None
     assert (await post(base, EVENT)).status_code == 200
+
+
+async def test_every_post_is_counted_by_result(handler: Handler) -> None:
+    results: list[str] = []
+    receiver = WebhookReceiver(
+        secrets=[SECRET],
+        account_id="ABCDEF",
+        channel_provider_id="axp-chat-connector",
+        handler=handler,
+        counted=results.append,
+    )
+    async with serve_app(Starlette(routes=[receiver.route()])) as url:
+        await post(url, EVENT)
+        await post(url, EVENT, secret="not-" + SECRET)
+        await post(url, b"{not json")
+        handler.fail = True
+        await post(url, EVENT)
+    assert results == ["appended", "unauthorized", "malformed", "store_unavailable"]
