@@ -74,7 +74,7 @@ class Sweeper:
                 continue
             except Exception as exc:  # one timer's failure never stops the others
                 _log.error(
-                    "sweeper.timer_failed", kind=deadline.kind, error=repr(exc), exc_info=exc
+                    "sweeper.timer_crashed", kind=deadline.kind, error=repr(exc), exc_info=exc
                 )
                 continue
             await store.clear_deadline(deadline.session_id, deadline.kind, at=deadline.at)
