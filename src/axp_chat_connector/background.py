@@ -4,8 +4,8 @@
 life of the process: if it fails, the failure is logged (`background.restarting`), counted
 (`restarted(name)`: `axp_chat_background_restarts_total`) and the worker started again after
 a pause that doubles up to `RESTART_MAX` seconds (and starts small again after a long run),
-so one unexpected error does not leave the instance without a worker while `/readyz` says
-ready.
+so one unexpected error does not leave the instance without a worker; while it waits to start
+again it is listed by `down()`, which `/readyz` reports.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import structlog
 
 _log = structlog.get_logger(__name__)
 _tasks: set[asyncio.Task[Any]] = set()
+_down: set[str] = set()
 
 RESTART_FIRST: Final = 0.5
 RESTART_MAX: Final = 30.0
@@ -62,8 +63,17 @@ async def _restarting(
             restarted(name)
         if loop.time() - started > RESTART_MAX:
             pause = first_pause  # it had been running well: this is a new failure
-        await asyncio.sleep(pause)
+        _down.add(name)
+        try:
+            await asyncio.sleep(pause)
+        finally:
+            _down.discard(name)
         pause = min(pause * 2, RESTART_MAX)
+
+
+def down() -> list[str]:
+    """The supervised workers of this process that failed and wait to start again."""
+    return sorted(_down)
 
 
 def _finished(task: asyncio.Task[Any]) -> None:

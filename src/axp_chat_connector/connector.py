@@ -370,10 +370,10 @@ def webhook_receiver(
 
 
 def _readiness(store: Store, bus: Bus, axp: AxpClient) -> Callable[[], Awaitable[list[str]]]:
-    """`/readyz`: the parts that do not answer now."""
+    """`/readyz`: the parts that do not answer now, and the background workers that are down."""
 
     async def ready() -> list[str]:
-        failing: list[str] = []
+        failing: list[str] = background.down()
         for name, check in (("store", store.ping), ("bus", bus.ping), ("axp", axp.tokens.get)):
             try:
                 await check()

@@ -17,7 +17,8 @@
     │   │   └── AxpNotFound              AXP answered 404
     │   └── AxpAuthError                 upstream_unavailable, 503: token request refused
     ├── Internal                         internal, 500: our fault, never the client's
-    │   └── Busy                         503, retryable: the same work is running elsewhere
+    │   ├── Busy                         503, retryable: the same work is running elsewhere
+    │   └── NotHandled                   503, retryable: an unexpected failure (AXP retries)
     ├── StoreUnavailable                 internal, 503, retryable
     └── Conflict                         internal, 503, retryable: a compare-and-set lost
 
@@ -136,6 +137,15 @@ class Busy(Internal):
     http_status = 503
     retryable = True
     title = "Busy"
+
+
+class NotHandled(Internal):
+    """An unexpected failure (a bug, an error nothing mapped) while handling a request that
+    its sender retries, such as AXP's webhooks: answered 503 so the work is not lost."""
+
+    http_status = 503
+    retryable = True
+    title = "Not handled"
 
 
 class AxpError(ConnectorError):

@@ -6,6 +6,10 @@ released at once, with any held messages it unblocks; a message after a missing 
 until the gap fills or `window` has passed since it arrived, then released anyway (the missing
 indexes are *given up*). Messages without an index are released at once; a repeated index is
 dropped. An index that was given up and arrives late is released once, late, rather than lost.
+An index more than `GIVEN_UP_KEPT` beyond the expected one is released at once like a message
+without index and leaves the hold as it was: its gap could not be remembered, and taking it as
+the last index would make every later message look like a repeat (one bad index from AXP, e.g.
+2^31, would silence the dialog).
 
 `offer()` and `expire()` return what to release, in order, the new hold and its next deadline
 (when the service should call `expire()`; None: nothing held).
@@ -68,7 +72,7 @@ def offer(
     window: timedelta = DEFAULT_WINDOW,
 ) -> Released[T]:
     """A message arrives: what can be released now."""
-    if index is None:
+    if index is None or index > hold.expected + GIVEN_UP_KEPT:
         after = _expire(hold, now, window)
         return Released((item, *after.items), after.hold, after.deadline)
     out: list[T] = []

@@ -7,6 +7,8 @@ instances can run a worker each). Outcomes:
   MESSAGES callback carrying our `providerMessageId`; if none came, look it up once with List
   Messages (AXP asks not to poll it); only if it is not there, send again — or, after
   `outbox_max_attempts`, `message.failed` (`upstream_unavailable`).
+- taken over (the previous owner's lease ran out: it died, maybe during the call): outcome
+  unknown by definition, so looked up in List Messages before it is sent again.
 - transient failure (timeouts before sending, 429, 5xx): retried with backoff up to
   `outbox_max_attempts`, then `message.failed`.
 - AXP rejected it (4xx): `message.failed` with `upstream_rejected` at once.
@@ -106,7 +108,18 @@ class OutboxWorker:
         if self.claimed is not None:
             self.claimed([item.created_at for item in items], now)
         if items:
-            await asyncio.gather(*(self.deliver(item) for item in items))
+            outcomes = await asyncio.gather(
+                *(self.deliver(item) for item in items), return_exceptions=True
+            )
+            for item, outcome in zip(items, outcomes, strict=True):
+                if isinstance(outcome, Exception):  # one item's failure never stops the loop:
+                    # its lease runs out and it is taken over (settled, then sent) later
+                    _log.error(
+                        "outbox.item_failed",
+                        session_id=item.session_id,
+                        error=repr(outcome),
+                        exc_info=outcome,
+                    )
         return len(items)
 
     async def deliver(self, item: OutboxItem) -> None:
@@ -119,8 +132,14 @@ class OutboxWorker:
         if record.axp_session_id is None or record.dialog_id != queued.dialog_id:
             await self._fail(item, "invalid_state", "the chat ended before the message was sent")
             return
-        if item.last_error == OUTCOME_UNKNOWN:
-            if await self._found_at_axp(item, queued, record):
+        if item.last_error == OUTCOME_UNKNOWN or item.taken_over:
+            # an answer lost, or an owner that died during the call (its lease ran out): the
+            # send may be at AXP; settle it before any resend
+            found = await self._found_at_axp(item, queued, record)
+            if found is None:  # could not look: look again later, never resend blind
+                await self._retry_or_fail(item, OUTCOME_UNKNOWN, "AXP did not list the messages")
+                return
+            if found:
                 return
             if item.attempts >= self.config.outbox_max_attempts:
                 # not at AXP after as many lost answers as attempts allowed: give up
@@ -157,7 +176,7 @@ class OutboxWorker:
             await self._fail(item, exc.code, exc.detail)
             return
         except AxpError as exc:
-            await self._retry_or_fail(item, exc)
+            await self._retry_or_fail(item, exc.code, exc.message)
             return
         await self._delivered(item, queued, answer.messageIndex, answer.messageId)
         _log.info("outbox.delivered", session_id=item.session_id, attempts=item.attempts + 1)
@@ -187,17 +206,21 @@ class OutboxWorker:
 
     async def _found_at_axp(
         self, item: OutboxItem, queued: QueuedSend, record: SessionRecord
-    ) -> bool:
-        """After a lost answer and no callback: is our message at AXP? (List Messages: the
-        first page, and the last one if there are more)"""
+    ) -> bool | None:
+        """After a lost answer (and no callback) or a takeover: is our message at AXP? List
+        Messages: the first page, and the last two if there are more (the item is its dialog's
+        oldest unsettled send, so it is near the end). None: AXP could not be asked."""
         first = await self._page(queued, record, 1)
         if first is None:
-            return False
+            return None
         messages = list(first.messages or [])
         total = first.pagination.total if first.pagination and first.pagination.total else 0
-        if total > _PAGE:
-            last = await self._page(queued, record, (total + _PAGE - 1) // _PAGE)
-            messages += list(last.messages or []) if last is not None else []
+        last = (total + _PAGE - 1) // _PAGE
+        for number in [n for n in (last - 1, last) if n > 1]:
+            page = await self._page(queued, record, number)
+            if page is None:
+                return None
+            messages += list(page.messages or [])
         for message in messages:
             if message.providerMessageId == item.item_id:
                 await self._delivered(item, queued, message.messageIndex, message.messageId)
@@ -219,20 +242,20 @@ class OutboxWorker:
         except AxpError:
             return None
 
-    async def _retry_or_fail(self, item: OutboxItem, exc: AxpError) -> None:
+    async def _retry_or_fail(self, item: OutboxItem, error: str, message: str) -> None:
         config = self.config
         attempts = item.attempts + 1
         if attempts >= config.outbox_max_attempts:
-            await self._fail(item, "upstream_unavailable", exc.message)
+            await self._fail(item, "upstream_unavailable", message)
             return
         delay = min(config.outbox_backoff_max, config.outbox_backoff_base * 2 ** (attempts - 1))
         delay *= 0.5 + random.random() / 2
-        _log.info("outbox.retry", session_id=item.session_id, attempts=attempts, error=exc.code)
+        _log.info("outbox.retry", session_id=item.session_id, attempts=attempts, error=error)
         await self.store.outbox_retry(
             item.item_id,
             not_before=self.records.clock() + delay,
             attempts=attempts,
-            last_error=exc.code,
+            last_error=error,
         )
 
     async def _fail(self, item: OutboxItem, code: str, detail: Any) -> None:

@@ -72,6 +72,11 @@ class Sweeper:
             except ConnectorError as exc:
                 _log.warning("sweeper.timer_failed", kind=deadline.kind, error=exc.code)
                 continue
+            except Exception as exc:  # one timer's failure never stops the others
+                _log.error(
+                    "sweeper.timer_crashed", kind=deadline.kind, error=repr(exc), exc_info=exc
+                )
+                continue
             await store.clear_deadline(deadline.session_id, deadline.kind, at=deadline.at)
         await self._keep_connected_alive(now)
         timeout = self.config.session_idle_timeout

@@ -54,6 +54,8 @@ class OutboxItem:
     lease_owner: str | None
     lease_until: float | None
     last_error: str | None = None
+    taken_over: bool = False
+    """Claimed after another owner's lease ran out: that owner may have sent it already."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,8 @@ class Store(Protocol):
 
         Only a dialog whose oldest item is due (`not_before <= now`) and not leased to anyone
         (or whose lease ran out) qualifies, so a dialog is delivered by one owner at a time
-        and in order; the items behind a head in backoff wait."""
+        and in order; the items behind a head in backoff wait. An item whose previous lease ran
+        out (its owner neither finished nor released it) is returned with `taken_over`."""
         ...
 
     async def outbox_done(self, item_id: str) -> None:

@@ -75,7 +75,7 @@ def _ms(seconds: float) -> int:
 
 
 def _outbox_item(row: list[Any]) -> OutboxItem:
-    item_id, sid, dk, payload, attempts, nb, created, owner, until, error = row
+    item_id, sid, dk, payload, attempts, nb, created, owner, until, error, taken_over = row
     return OutboxItem(
         item_id=item_id,
         session_id=sid,
@@ -87,6 +87,7 @@ def _outbox_item(row: list[Any]) -> OutboxItem:
         lease_owner=owner,
         lease_until=None if until is None else float(until),
         last_error=error,
+        taken_over=bool(taken_over),
     )
 
 

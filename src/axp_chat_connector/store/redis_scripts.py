@@ -254,10 +254,12 @@ for _, dk in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0
   else
     local item_key = prefix .. 'ob:i:' .. head[1]
     if ready_at(item_key) <= now then
+      local taken_over = redis.call('HEXISTS', item_key, 'lo')
       redis.call('HSET', item_key, 'lo', ARGV[5], 'lu', until_)
       redis.call('ZADD', KEYS[1], until_, dk)
       local row = redis.call('HMGET', item_key, {_ITEM_FIELDS})
       table.insert(row, 1, head[1])
+      table.insert(row, taken_over)
       out[#out + 1] = row
     else
       reschedule(prefix, KEYS[1], dk)

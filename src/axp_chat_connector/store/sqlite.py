@@ -41,7 +41,7 @@ def _dumps(value: JSON) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
+def _outbox_item(row: tuple[Any, ...], *, taken_over: bool = False) -> OutboxItem:
     return OutboxItem(
         item_id=row[0],
         session_id=row[1],
@@ -53,6 +53,7 @@ def _outbox_item(row: tuple[Any, ...]) -> OutboxItem:
         lease_owner=row[7],
         lease_until=row[8],
         last_error=row[9],
+        taken_over=taken_over,
     )
 
 
@@ -417,7 +418,12 @@ class SqliteStore:
                 "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE n = ?",
                 [(owner, now + lease, row[0]) for row in rows],
             )
-            return [_outbox_item((*row[1:8], owner, now + lease, row[10])) for row in rows]
+            return [
+                _outbox_item(
+                    (*row[1:8], owner, now + lease, row[10]), taken_over=row[8] is not None
+                )
+                for row in rows
+            ]
 
         return await self._write(op)
 

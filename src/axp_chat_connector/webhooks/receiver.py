@@ -2,7 +2,9 @@
 
 authenticate (constant-time secret in the path) → size and depth limits → JSON object →
 `accountId`/`channelProviderId` are ours → `WebhookIntake.take` (`intake.py`: dedupe, route or
-park, map, append) → `200`. `503` when the store is down, so AXP may deliver again. Unknown
+park, map, append) → `200`. Any failure there (the store down, a writer that kept losing, a
+bug) is `503` with a problem body from `errors.to_problem`, logged with the event's
+`correlationId`, so AXP delivers it again. Unknown
 event types, foreign payloads and events for no chat are answered `200` and counted (Avaya's
 rule for `ALL` subscribers). The secret never reaches a log: run uvicorn without its access log.
 """
@@ -25,6 +27,7 @@ from axp_chat_connector.errors import (
     Conflict,
     ConnectorError,
     NotFound,
+    NotHandled,
     StoreUnavailable,
     TooLarge,
     to_problem,
@@ -125,15 +128,29 @@ class WebhookReceiver:
             self._count("foreign")
             _log.warning("webhook.foreign", event_type=event_name)
             return JSONResponse({"outcome": "ignored"})
+        correlation_id = body.get("correlationId")
         try:
             outcome = await self._handler(body, started)
         except StoreUnavailable:
             self._count("store_unavailable")
-            _log.error("webhook.store_unavailable", event_type=event_name)
+            _log.error(
+                "webhook.store_unavailable", event_type=event_name, correlation_id=correlation_id
+            )
             return _problem(StoreUnavailable("the connector cannot store events now"))
         except (Busy, Conflict) as exc:  # another writer kept winning: AXP delivers again
             self._count("busy")
+            _log.warning("webhook.busy", event_type=event_name, correlation_id=correlation_id)
             return _problem(exc)
+        except Exception as exc:  # anything else: a 503, so AXP delivers it again
+            self._count("failed")
+            _log.error(
+                "webhook.failed",
+                event_type=event_name,
+                correlation_id=correlation_id,
+                error=type(exc).__name__,
+                exc_info=exc,
+            )
+            return _problem(NotHandled("the event could not be handled now"))
         self._count(outcome)
         if self._observe is not None:
             self._observe(event_name, outcome, time.perf_counter() - started)

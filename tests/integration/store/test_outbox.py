@@ -62,6 +62,16 @@ async def test_expired_lease_lets_another_owner_take_over(store: Store) -> None:
     assert await store.outbox_claim("w2", now=NOW + 30, lease=30, limit=10) == []
     [item] = await store.outbox_claim("w2", now=NOW + 31, lease=30, limit=10)
     assert item.lease_owner == "w2"
+    assert item.taken_over, "w1 may have sent it: the new owner must settle it first"
+
+
+async def test_an_item_released_or_new_is_not_taken_over(store: Store) -> None:
+    await _add(store, ("s1", "a1", "d1"))
+    [first] = await store.outbox_claim("w1", now=NOW + 1, lease=30, limit=10)
+    assert not first.taken_over
+    await store.outbox_retry("a1", not_before=NOW + 2, attempts=1, last_error="timeout")
+    [again] = await store.outbox_claim("w2", now=NOW + 2, lease=30, limit=10)
+    assert not again.taken_over
 
 
 async def test_two_owners_never_hold_the_same_dialog(backend: StoreBackend) -> None:

@@ -11,7 +11,7 @@ import pytest
 import structlog
 from starlette.applications import Starlette
 
-from axp_chat_connector.errors import StoreUnavailable
+from axp_chat_connector.errors import Conflict, StoreUnavailable
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 from tests.servers import serve_app
 
@@ -29,10 +29,13 @@ class Handler:
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.fail = False
+        self.raises: Exception | None = None
 
     async def __call__(self, body: dict[str, Any], started: float) -> str:
         if self.fail:
             raise StoreUnavailable("store down")
+        if self.raises is not None:
+            raise self.raises
         self.bodies.append(body)
         return "appended"
 
@@ -131,6 +134,28 @@ async def test_a_store_failure_is_503_so_axp_delivers_again(base: str, handler: 
     response = await post(base, EVENT)
     assert response.status_code == 503
     handler.fail = False
+    assert (await post(base, EVENT)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Conflict("the session kept changing"), RuntimeError("a bug"), KeyError("dialogId")],
+    ids=["conflict", "bug", "key-error"],
+)
+async def test_any_handler_failure_is_a_503_problem_logged_with_the_correlation_id(
+    base: str, handler: Handler, failure: Exception
+) -> None:
+    handler.raises = failure
+    with structlog.testing.capture_logs() as logs:
+        response = await post(base, EVENT)
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 503
+    assert problem["retryable"] is True
+    assert "bug" not in json.dumps(problem)  # no internals on the wire
+    assert any(e.get("correlation_id") == EVENT["correlationId"] for e in logs), logs
+    handler.raises = None
     assert (await post(base, EVENT)).status_code == 200
 
 

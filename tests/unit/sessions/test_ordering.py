@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -100,12 +101,13 @@ def test_an_index_below_the_first_expected_passes_when_nothing_was_delivered() -
     assert offer(out.hold, 1, "m1", T0).items == ("m1",)
 
 
-def test_a_huge_jump_remembers_a_bounded_number_of_given_up_indexes() -> None:
-    out = offer(empty(), 1_000_000, "far", T0)
+def test_the_largest_jump_held_remembers_a_bounded_number_of_given_up_indexes() -> None:
+    far = 1 + GIVEN_UP_KEPT  # the farthest index still held (see the tests at the end)
+    out = offer(offer(empty(), 1, "m1", T0).hold, far + 1, "far", T0)
     out = expire(out.hold, T0 + DEFAULT_WINDOW)
     assert out.items == ("far",)
     assert len(out.hold.given_up) == GIVEN_UP_KEPT
-    assert max(out.hold.given_up) == 999_999
+    assert max(out.hold.given_up) == far
 
 
 def test_given_up_indexes_are_bounded_across_many_gaps() -> None:
@@ -173,3 +175,19 @@ def test_duplicates_never_come_out_twice(
     again = [arrivals[r % len(arrivals)] for r in repeats]
     released = run(arrivals + again, DEFAULT_WINDOW)
     assert sorted(released) == list(range(1, len(arrivals) + 1))
+
+
+@pytest.mark.parametrize("far", [2 + GIVEN_UP_KEPT + 1, 2**31, 2**63])
+def test_an_index_too_far_ahead_passes_at_once_and_does_not_silence_the_dialog(far: int) -> None:
+    out = offer(empty(), 1, "m1", T0)
+    out = offer(out.hold, far, "far", T0)
+    assert out.items == ("far",)
+    assert out.hold.last == 1
+    assert offer(out.hold, 2, "m2", T0 + DEFAULT_WINDOW).items == ("m2",)
+
+
+def test_an_index_as_far_ahead_as_the_gaps_remembered_is_still_held() -> None:
+    out = offer(empty(), 1, "m1", T0)
+    out = offer(out.hold, 2 + GIVEN_UP_KEPT, "edge", T0)
+    assert out.items == ()
+    assert len(out.hold.held) == 1
