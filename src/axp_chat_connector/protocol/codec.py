@@ -55,9 +55,9 @@ def parse_command(
         raise InvalidFrame("frame is not valid UTF-8 JSON") from None
     if not isinstance(data, dict):
         raise InvalidFrame("frame must be a JSON object")
-    if _too_deep(raw, data, max_depth):
-        raise InvalidFrame(f"frame nested deeper than {max_depth} levels")
     re = _readable_id(data.get("id"))
+    if _too_deep(raw, data, max_depth):
+        raise InvalidFrame(f"frame nested deeper than {max_depth} levels", re=re)
     kind = data.get("type")
     model = MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:

@@ -140,7 +140,7 @@ def test_depth_limit(opener: str) -> None:
     assert parse_command(nested(DEFAULT_MAX_DEPTH, opener), max_bytes=10_000)
     exc = invalid(nested(DEFAULT_MAX_DEPTH + 1, opener))
     assert exc.message == f"frame nested deeper than {DEFAULT_MAX_DEPTH} levels"
-    assert exc.re is None
+    assert exc.re == "p", "the id could be read: the error names it (docs/protocol.md §4)"
 
 
 def test_depth_limit_on_bytes_and_brackets_inside_strings() -> None:
