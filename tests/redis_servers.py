@@ -87,9 +87,10 @@ class RedisServer:
 
 
 @contextlib.contextmanager
-def redis_server(directory: Path) -> Iterator[RedisServer]:
+def redis_server(directory: Path, *extra: str) -> Iterator[RedisServer]:
+    """A started standalone server; `extra`: more redis-server options."""
     needs_redis_server("a private redis-server")
-    server = RedisServer(directory, free_port())
+    server = RedisServer(directory, free_port(), *extra)
     server.start()
     try:
         yield server

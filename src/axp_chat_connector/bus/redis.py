@@ -52,10 +52,6 @@ SUBSCRIBE_TIMEOUT = 5.0
 _BATCH = 1000
 
 
-def _boundary() -> Any:
-    return boundary("Redis bus")
-
-
 class RedisBus:
     """`Bus` over Redis pub/sub. Open with `await RedisBus.open(url)`."""
 
@@ -84,14 +80,17 @@ class RedisBus:
         )
         return bus
 
+    def _boundary(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return boundary("Redis bus", self._r)
+
     # -- the Bus protocol ------------------------------------------------------------------
     async def publish(self, session_id: str, seq: int) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.publish(self._channel_prefix + session_id, str(seq))
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:
         data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        with _boundary():
+        async with self._boundary():
             await self._r.publish(self._channel_prefix + session_id, data)
 
     async def subscribe(self, session_id: str, listener: Listener) -> Subscription:
@@ -114,7 +113,7 @@ class RedisBus:
         return subscription
 
     async def ping(self) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.ping()
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ gives the reasoning per index). The same code runs on a single server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -33,10 +34,6 @@ from axp_chat_connector.store.redis_connect import (
     make_client,
     split_url,
 )
-
-
-def _boundary() -> Any:
-    return boundary("Redis")
 
 
 def _dumps(value: JSON) -> str:
@@ -111,8 +108,11 @@ class RedisStore:
             raise
         return store
 
+    def _boundary(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return boundary("Redis", self._r)
+
     async def _eval(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        with _boundary():
+        async with self._boundary():
             return await self._scripts[name](keys=keys, args=args)
 
     # -- keys -----------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class RedisStore:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def ping(self) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.ping()
 
     async def close(self) -> None:
@@ -162,7 +162,7 @@ class RedisStore:
     async def create_session(self, session_id: str, doc: JSON, *, now: float) -> int:
         # Index first: a crash after it leaves an activity entry without a session (the idle
         # sweep finds nothing to end), never a session the sweep cannot see.
-        with _boundary():
+        async with self._boundary():
             await self._r.zadd(f"{self._i}act", {session_id: now}, nx=True)
         created = await self._eval("CREATE_SESSION", [self._session(session_id)], [_dumps(doc)])
         if not created:
@@ -170,7 +170,7 @@ class RedisStore:
         return 1
 
     async def get_session(self, session_id: str) -> tuple[JSON, int] | None:
-        with _boundary():
+        async with self._boundary():
             doc, version = await self._r.hmget(self._session(session_id), ["doc", "v"])
         if doc is None or version is None:
             return None
@@ -228,20 +228,20 @@ class RedisStore:
         """Whether the index slot's dedupe mark is set (a parked copy, or an append anywhere)."""
         if dedupe_key is None:
             return False
-        with _boundary():
+        async with self._boundary():
             return bool(await self._r.exists(self._dedupe(dedupe_key)))
 
     async def _mark(self, dedupe_key: str | None, ttl: float) -> None:
         """Set the index slot's mark after the session's own mark was set with the append: a
         crash between the two leaves the session's mark, which still stops a redelivery."""
         if dedupe_key is not None:
-            with _boundary():
+            async with self._boundary():
                 await self._r.set(self._dedupe(dedupe_key), "1", px=_ms(ttl))
 
     async def delete_session(self, session_id: str) -> None:
         """Routes, then deadlines, then the session's keys, then its activity entry: until
         the last step the idle sweep still sees the session and deletes it again."""
-        with _boundary():
+        async with self._boundary():
             routes = {str(r) for r in await self._r.smembers(self._of(session_id, "routes"))}
             kinds = {str(k) for k in await self._r.smembers(self._of(session_id, "dls"))}
         for route in sorted(routes):
@@ -257,7 +257,7 @@ class RedisStore:
             [self._of(session_id, name) for name in ("s", "seq", "ev", "cmds", "routes", "dls")],
             [self._of(session_id, "cmd:")],
         )
-        with _boundary():
+        async with self._boundary():
             await self._r.zrem(f"{self._i}act", session_id)
 
     # -- routes ---------------------------------------------------------------------------
@@ -265,12 +265,12 @@ class RedisStore:
         self, kind: str, key: str, session_id: str, *, ttl: float | None = None
     ) -> None:
         route = self._route(kind, key)
-        with _boundary():  # remembered first, so delete_session finds every route it set
+        async with self._boundary():  # remembered first, so delete_session finds every route it set
             await self._r.sadd(self._of(session_id, "routes"), route)
             await self._r.set(route, session_id, px=None if ttl is None else _ms(ttl))
 
     async def get_route(self, kind: str, key: str) -> str | None:
-        with _boundary():
+        async with self._boundary():
             value = await self._r.get(self._route(kind, key))
         return None if value is None else str(value)
 
@@ -313,14 +313,14 @@ class RedisStore:
         return _seqs_upto(last, len(events))
 
     async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
-        with _boundary():
+        async with self._boundary():
             members: list[Any] = await self._r.zrangebyscore(
                 self._events(session_id), f"({after}", "+inf", start=0, num=limit
             )
         return [json.loads(m.split("|", 1)[1]) for m in members]
 
     async def last_seq(self, session_id: str) -> int:
-        with _boundary():
+        async with self._boundary():
             value = await self._r.get(self._seq(session_id))
         return 0 if value is None else int(value)
 
@@ -330,7 +330,7 @@ class RedisStore:
         )
 
     async def trim_events(self, session_id: str, upto_seq: int) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.zremrangebyscore(self._events(session_id), "-inf", upto_seq)
 
     # -- idempotency ----------------------------------------------------------------------
@@ -449,17 +449,17 @@ class RedisStore:
         )
 
     async def outbox_depth(self) -> int:
-        with _boundary():
+        async with self._boundary():
             depth: int = await self._r.scard(f"{self._i}ob:all")
         return depth
 
     # -- activity and timers --------------------------------------------------------------
     async def touch_session(self, session_id: str, *, now: float) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.zadd(f"{self._i}act", {session_id: now}, gt=True)
 
     async def idle_sessions(self, before: float, limit: int) -> list[str]:
-        with _boundary():
+        async with self._boundary():
             ids: list[Any] = await self._r.zrangebyscore(
                 f"{self._i}act", "-inf", f"({before!r}", start=0, num=limit
             )
@@ -467,7 +467,9 @@ class RedisStore:
 
     async def set_deadline(self, session_id: str, kind: str, at: float) -> None:
         member = _deadline_member(session_id, kind)
-        with _boundary():  # remembered first, so delete_session finds every deadline it set
+        async with (
+            self._boundary()
+        ):  # remembered first, so delete_session finds every deadline it set
             await self._r.sadd(self._of(session_id, "dls"), kind)
         await self._eval("SET_DEADLINE", [f"{self._i}dl", f"{self._i}dl:at"], [member, repr(at)])
 
@@ -489,7 +491,7 @@ class RedisStore:
             [_deadline_member(session_id, kind), "" if at is None else repr(at)],
         )
         if cleared:  # a crash before this leaves a stale kind: delete_session's ZREM is a no-op
-            with _boundary():
+            async with self._boundary():
                 await self._r.srem(self._of(session_id, "dls"), kind)
 
     # -- locks ----------------------------------------------------------------------------

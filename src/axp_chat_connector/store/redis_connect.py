@@ -5,13 +5,13 @@ discovers the others). Shared by the store and the bus."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError
 
 from axp_chat_connector.errors import StoreUnavailable
 
@@ -73,10 +73,17 @@ async def close_client(client: Client) -> None:
         await client.connection_pool.aclose()
 
 
-@contextlib.contextmanager
-def boundary(what: str) -> Iterator[None]:
-    """Redis errors leave as `StoreUnavailable` (retryable for callers)."""
+@contextlib.asynccontextmanager
+async def boundary(what: str, client: Client) -> AsyncIterator[None]:
+    """Redis errors leave as `StoreUnavailable` (retryable for callers).
+
+    A lost connection also drops the pool's idle connections: after Redis restarts they are
+    all dead, and each would fail one more command. Commands are never resent by the client
+    (a script that ran before its answer was lost would run twice)."""
     try:
         yield
     except RedisError as exc:
+        if isinstance(exc, ConnectionError) and isinstance(client, aioredis.Redis):
+            with contextlib.suppress(RedisError, OSError):
+                await client.connection_pool.disconnect(inuse_connections=False)
         raise StoreUnavailable(f"{what}: {exc}") from exc
