@@ -16,8 +16,8 @@ On a Redis Cluster (`redis+cluster://`) the bus uses plain pub/sub: PUBLISH goes
 cluster client to one node, which forwards it to every node over the cluster bus, and the
 subscriber connection is to any one node (another one after a reconnect). Sharded pub/sub
 (SSUBSCRIBE) would keep a notice on one shard, but needs one subscriber connection per shard,
-following slot moves, which redis-py's asyncio cluster client does not offer; docs/storage.md
-weighs the two.
+following slot moves (redis-py 8's asyncio `ClusterPubSub`, a different design from this
+bus's batched raw connection); docs/storage.md weighs the two.
 """
 
 from __future__ import annotations
