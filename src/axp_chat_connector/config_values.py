@@ -29,7 +29,7 @@ _PLACEHOLDER_WORDS: Final = (
 )
 _PLACEHOLDER_VALUES: Final = frozenset({"todo", "tbd", "secret", "password", "none", "null"})
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
-REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
+REDIS_SCHEMES: Final = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 LOCAL_BUS: Final = "local://"
 ANY_ORIGIN: Final = "*"
 MIN_DISTINCT_SECRET_CHARACTERS: Final = 8

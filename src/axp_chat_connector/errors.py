@@ -19,7 +19,7 @@
     ├── Internal                         internal, 500: our fault, never the client's
     │   ├── Busy                         503, retryable: the same work is running elsewhere
     │   └── NotHandled                   503, retryable: an unexpected failure (AXP retries)
-    ├── StoreUnavailable                 internal, 503, retryable
+    ├── StoreUnavailable                 upstream_unavailable, 503, retryable: Redis/SQLite down
     └── Conflict                         internal, 503, retryable: a compare-and-set lost
 
 `to_frame`, `to_problem` and `close_code` are the only places that turn an error into its wire
@@ -227,7 +227,7 @@ class AxpAuthError(AxpError):
 
 
 class StoreUnavailable(ConnectorError):
-    code = "internal"
+    code = "upstream_unavailable"
     http_status = 503
     retryable = True
     title = "Store unavailable"

@@ -1,7 +1,8 @@
 """Notifications between connector instances: the `Bus` protocol and its backends.
 
 `open_bus(url)`: `local://` (or a `sqlite://` store URL: the embedded default has one process)
-gives the in-process bus; `redis://host:port/db?prefix=axp:` gives Redis pub/sub.
+gives the in-process bus; `redis://host:port/db?prefix=axp:` gives Redis pub/sub;
+`redis+cluster://host:port?prefix=axp:` the same on a Redis Cluster.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ async def open_bus(url: str) -> Bus:
         from axp_chat_connector.bus.local import LocalBus
 
         return LocalBus()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(
+        ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+    ):
         from axp_chat_connector.bus.redis import RedisBus
 
         return await RedisBus.open(url)

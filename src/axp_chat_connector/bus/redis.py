@@ -11,6 +11,13 @@ and calls the session's listeners directly (no task per connection).
 On a lost connection the bus reconnects with backoff and subscribes again to every session
 that has listeners; notices published meanwhile are lost, which the pumps' timer covers.
 A PING every `PING_EVERY` s detects a dead connection that TCP did not report.
+
+On a Redis Cluster (`redis+cluster://`) the bus uses plain pub/sub: PUBLISH goes through the
+cluster client to one node, which forwards it to every node over the cluster bus, and the
+subscriber connection is to any one node (another one after a reconnect). Sharded pub/sub
+(SSUBSCRIBE) would keep a notice on one shard, but needs one subscriber connection per shard,
+following slot moves (redis-py 8's asyncio `ClusterPubSub`, a different design from this
+bus's batched raw connection); docs/storage.md weighs the two.
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -30,7 +36,13 @@ from redis.exceptions import RedisError
 from axp_chat_connector.bus.base import Ephemeral, Listener, NewEvents, Subscription
 from axp_chat_connector.bus.local import Listeners
 from axp_chat_connector.errors import StoreUnavailable
-from axp_chat_connector.store.redis import make_pool, split_url
+from axp_chat_connector.store.redis_connect import (
+    Client,
+    boundary,
+    close_client,
+    make_client,
+    split_url,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -40,20 +52,11 @@ SUBSCRIBE_TIMEOUT = 5.0
 _BATCH = 1000
 
 
-@contextlib.contextmanager
-def _boundary() -> Iterator[None]:
-    try:
-        yield
-    except RedisError as exc:
-        raise StoreUnavailable(f"Redis bus: {exc}") from exc
-
-
 class RedisBus:
     """`Bus` over Redis pub/sub. Open with `await RedisBus.open(url)`."""
 
-    def __init__(self, pool: aioredis.BlockingConnectionPool, prefix: str) -> None:
-        self._pool = pool
-        self._r = aioredis.Redis(connection_pool=pool)
+    def __init__(self, client: Client, prefix: str) -> None:
+        self._r = client
         self._channel_prefix = f"{prefix}bus:"
         self._listeners = Listeners(on_empty=self._on_empty)
         self._sent: set[str] = set()  # SUBSCRIBE sent on the current connection
@@ -66,7 +69,7 @@ class RedisBus:
     @classmethod
     async def open(cls, url: str) -> RedisBus:
         plain_url, prefix = split_url(url)
-        bus = cls(make_pool(plain_url), prefix)
+        bus = cls(make_client(plain_url), prefix)
         try:
             await bus.ping()
         except StoreUnavailable:
@@ -77,14 +80,17 @@ class RedisBus:
         )
         return bus
 
+    def _boundary(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return boundary("Redis bus", self._r)
+
     # -- the Bus protocol ------------------------------------------------------------------
     async def publish(self, session_id: str, seq: int) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.publish(self._channel_prefix + session_id, str(seq))
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:
         data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        with _boundary():
+        async with self._boundary():
             await self._r.publish(self._channel_prefix + session_id, data)
 
     async def subscribe(self, session_id: str, listener: Listener) -> Subscription:
@@ -107,7 +113,7 @@ class RedisBus:
         return subscription
 
     async def ping(self) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.ping()
 
     async def close(self) -> None:
@@ -116,18 +122,24 @@ class RedisBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self._r.aclose()
-        await self._pool.aclose()
+        await close_client(self._r)
 
     # -- the subscriber connection ---------------------------------------------------------
     def _on_empty(self, session_id: str) -> None:
         self._changed.set()
 
     def _connection(self) -> AbstractConnection:
+        if isinstance(self._r, aioredis.Redis):
+            pool = self._r.connection_pool
+            connection_class, base = pool.connection_class, pool.connection_kwargs
+        else:  # a cluster: any node hears every PUBLISH
+            node = self._r.get_random_node()
+            connection_class = node.connection_class
+            base = {**node.connection_kwargs, "host": node.host, "port": node.port}
         kwargs = {
             **{
                 key: value
-                for key, value in self._pool.connection_kwargs.items()
+                for key, value in base.items()
                 if not key.startswith(("maint_notifications", "orig_"))  # RESP3-only feature
             },
             "socket_timeout": None,
@@ -135,7 +147,7 @@ class RedisBus:
             "client_name": self.connection_name,
             "protocol": 2,  # pub/sub messages as plain replies (RESP3 would push them)
         }
-        connection: AbstractConnection = self._pool.connection_class(**kwargs)
+        connection: AbstractConnection = connection_class(**kwargs)
         return connection
 
     async def _run(self) -> None:

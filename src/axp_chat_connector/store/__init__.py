@@ -5,7 +5,9 @@
 - `sqlite:///abs/path/connector.db` or `sqlite://relative/path.db` (everything after
   `sqlite://` is the file path), `sqlite://:memory:` for a private in-memory store;
 - `redis://[user:password@]host:port/db?prefix=axp:` (also `rediss://`); `prefix` (default
-  `axp:`) starts every key, so several deployments can share one Redis.
+  `axp:`) starts every key, so several deployments can share one Redis;
+- `redis+cluster://host:port?prefix=axp:` (also `rediss+cluster://`): a Redis Cluster, reached
+  through any one of its nodes.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ async def open_store(
         if not path:
             raise ValueError("sqlite store URL has no path: use sqlite:///path/to/file.db")
         return await SqliteStore.open(path, retention=retention, clock=clock)
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(
+        ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
+    ):
         from axp_chat_connector.store.redis import RedisStore
 
         return await RedisStore.open(url, retention=retention)

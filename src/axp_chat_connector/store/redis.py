@@ -1,20 +1,18 @@
-"""The scale-out store: Redis (standalone or behind Sentinel; not Cluster).
+"""The scale-out store: Redis, standalone or Redis Cluster.
 
-Every method is one round trip: a single command, or a Lua script (`redis_scripts`) when more
-than one key changes. Connections come from one pool per store. Keys start with the URL's
-`prefix` (default `axp:`); the layout is in docs/storage.md.
+Keys start with the URL's `prefix` (default `axp:`) and carry a Redis Cluster hash tag: a
+session's keys share the tag `{<session id>}`, the cross-session indexes (activity, deadlines,
+parking, outbox, dedupe marks) share one index tag. A step that changes keys of one tag is one
+command or one Lua script (`redis_scripts`); a step that spans a session and an index is a few
+ordered steps, each ordered so that a crash between them leaves nothing lost (docs/storage.md
+gives the reasoning per index). The same code runs on a single server.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.store import redis_scripts as lua
@@ -29,41 +27,13 @@ from axp_chat_connector.store.base import (
     Retention,
     RouteKey,
 )
-
-DEFAULT_PREFIX = "axp:"
-POOL_SIZE = 64
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """(the URL without `prefix=`, the key prefix)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
-    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
-    return urlunsplit(parts._replace(query=rest)), prefix
-
-
-def make_pool(url: str) -> aioredis.BlockingConnectionPool:
-    """A pool of at most POOL_SIZE connections; callers wait up to 5 s for a free one."""
-    pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=POOL_SIZE,
-        timeout=5,
-        decode_responses=True,
-        socket_timeout=5,
-        socket_connect_timeout=2,
-        socket_keepalive=True,
-        health_check_interval=30,
-    )
-    return pool
-
-
-@contextlib.contextmanager
-def _boundary() -> Iterator[None]:
-    try:
-        yield
-    except RedisError as exc:
-        raise StoreUnavailable(f"Redis: {exc}") from exc
+from axp_chat_connector.store.redis_connect import (
+    Client,
+    boundary,
+    close_client,
+    make_client,
+    split_url,
+)
 
 
 def _dumps(value: JSON) -> str:
@@ -94,12 +64,10 @@ def _outbox_item(row: list[Any]) -> OutboxItem:
 class RedisStore:
     """`Store` on Redis. Open with `await RedisStore.open(url)`."""
 
-    def __init__(
-        self, pool: aioredis.BlockingConnectionPool, prefix: str, retention: Retention
-    ) -> None:
-        self._pool = pool
-        self._r = aioredis.Redis(connection_pool=pool)
+    def __init__(self, client: Client, prefix: str, retention: Retention) -> None:
+        self._r = client
         self._p = prefix
+        self._i = f"{prefix}{{{prefix}i}}:"  # the index keys' prefix, hash tag included
         self._retention = retention
         self._scripts = {
             name: self._r.register_script(getattr(lua, name))
@@ -108,8 +76,11 @@ class RedisStore:
                 "CREATE_SESSION",
                 "UPDATE_SESSION",
                 "UPDATE_AND_APPEND",
-                "DELETE_SESSION",
-                "PUT_ROUTE",
+                "DELETE_SESSION_KEYS",
+                "DELETE_ROUTE",
+                "CLEAR_DEADLINES",
+                "SET_DEADLINE",
+                "OLDEST_SEQ",
                 "CLAIM_COMMAND",
                 "COMPLETE_COMMAND",
                 "RELEASE_COMMAND",
@@ -130,7 +101,7 @@ class RedisStore:
     @classmethod
     async def open(cls, url: str, *, retention: Retention | None = None) -> RedisStore:
         plain_url, prefix = split_url(url)
-        store = cls(make_pool(plain_url), prefix, retention or Retention())
+        store = cls(make_client(plain_url), prefix, retention or Retention())
         try:
             await store.ping()
         except StoreUnavailable:
@@ -138,58 +109,69 @@ class RedisStore:
             raise
         return store
 
+    def _boundary(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return boundary("Redis", self._r)
+
     async def _eval(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        with _boundary():
+        async with self._boundary():
             return await self._scripts[name](keys=keys, args=args)
 
     # -- keys -----------------------------------------------------------------------------
+    def _of(self, sid: str, name: str) -> str:
+        """A key of session `sid` (hash tag: the session id)."""
+        return f"{self._p}{{{sid}}}:{name}"
+
     def _session(self, sid: str) -> str:
-        return f"{self._p}s:{sid}"
+        return self._of(sid, "s")
 
     def _seq(self, sid: str) -> str:
-        return f"{self._p}seq:{sid}"
+        return self._of(sid, "seq")
 
     def _events(self, sid: str) -> str:
-        return f"{self._p}ev:{sid}"
+        return self._of(sid, "ev")
 
     def _command(self, sid: str, cid: str) -> str:
-        return f"{self._p}cmd:{sid}:{cid}"
+        return self._of(sid, f"cmd:{cid}")
 
     def _route(self, kind: str, key: str) -> str:
         return f"{self._p}r:{kind}:{key}"
 
     def _parked_route(self, kind: str, key: str) -> str:
-        return f"{self._p}pk:r:{kind}:{key}"
+        return f"{self._i}pk:r:{kind}:{key}"
 
     def _dedupe(self, key: str | None) -> str:
-        """The dedupe key's name (for no key, an unused name: scripts take a fixed KEYS list)."""
-        return f"{self._p}d:{key}" if key is not None else f"{self._p}d"
+        """The dedupe mark in the index slot (for no key, an unused name: scripts take a fixed
+        KEYS list)."""
+        return f"{self._i}d:{key}" if key is not None else f"{self._i}d"
+
+    def _session_dedupe(self, sid: str, key: str | None) -> str:
+        """The dedupe mark in the session's slot, set in the same script as the append."""
+        return self._of(sid, f"d:{key}" if key is not None else "d")
 
     def _item(self, item_id: str) -> str:
-        return f"{self._p}ob:i:{item_id}"
+        return f"{self._i}ob:i:{item_id}"
 
     # -- lifecycle ------------------------------------------------------------------------
     async def ping(self) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.ping()
 
     async def close(self) -> None:
-        await self._r.aclose()
-        await self._pool.aclose()
+        await close_client(self._r)
 
     # -- sessions -------------------------------------------------------------------------
     async def create_session(self, session_id: str, doc: JSON, *, now: float) -> int:
-        created = await self._eval(
-            "CREATE_SESSION",
-            [self._session(session_id), f"{self._p}act"],
-            [_dumps(doc), repr(now), session_id],
-        )
+        # Index first: a crash after it leaves an activity entry without a session (the idle
+        # sweep finds nothing to end), never a session the sweep cannot see.
+        async with self._boundary():
+            await self._r.zadd(f"{self._i}act", {session_id: now}, nx=True)
+        created = await self._eval("CREATE_SESSION", [self._session(session_id)], [_dumps(doc)])
         if not created:
             raise Conflict(f"session {session_id} exists")
         return 1
 
     async def get_session(self, session_id: str) -> tuple[JSON, int] | None:
-        with _boundary():
+        async with self._boundary():
             doc, version = await self._r.hmget(self._session(session_id), ["doc", "v"])
         if doc is None or version is None:
             return None
@@ -215,13 +197,15 @@ class RedisStore:
         dedupe_ttl: float = DEDUPE_TTL,
     ) -> tuple[int, list[int]] | None:
         retention = self._retention
+        if await self._marked(dedupe_key):
+            return None
         result = await self._eval(
             "UPDATE_AND_APPEND",
             [
                 self._session(session_id),
                 self._seq(session_id),
                 self._events(session_id),
-                self._dedupe(dedupe_key),
+                self._session_dedupe(session_id, dedupe_key),
             ],
             [
                 _dumps(doc),
@@ -237,39 +221,57 @@ class RedisStore:
             return None
         if not result:
             raise Conflict(f"session {session_id} is not at version {expected_version}")
+        await self._mark(dedupe_key, dedupe_ttl)
         version, last = int(result[0]), int(result[1])
         return version, _seqs_upto(last, len(events))
 
+    async def _marked(self, dedupe_key: str | None) -> bool:
+        """Whether the index slot's dedupe mark is set (a parked copy, or an append anywhere)."""
+        if dedupe_key is None:
+            return False
+        async with self._boundary():
+            return bool(await self._r.exists(self._dedupe(dedupe_key)))
+
+    async def _mark(self, dedupe_key: str | None, ttl: float) -> None:
+        """Set the index slot's mark after the session's own mark was set with the append: a
+        crash between the two leaves the session's mark, which still stops a redelivery."""
+        if dedupe_key is not None:
+            async with self._boundary():
+                await self._r.set(self._dedupe(dedupe_key), "1", px=_ms(ttl))
+
     async def delete_session(self, session_id: str) -> None:
-        p = self._p
+        """Routes, then deadlines, then the session's keys, then its activity entry: until
+        the last step the idle sweep still sees the session and deletes it again."""
+        async with self._boundary():
+            routes = {str(r) for r in await self._r.smembers(self._of(session_id, "routes"))}
+            kinds = {str(k) for k in await self._r.smembers(self._of(session_id, "dls"))}
+        for route in sorted(routes):
+            await self._eval("DELETE_ROUTE", [route], [session_id])
+        if kinds:
+            await self._eval(
+                "CLEAR_DEADLINES",
+                [f"{self._i}dl", f"{self._i}dl:at"],
+                [_deadline_member(session_id, kind) for kind in sorted(kinds)],
+            )
         await self._eval(
-            "DELETE_SESSION",
-            [
-                self._session(session_id),
-                self._seq(session_id),
-                self._events(session_id),
-                f"{p}cmds:{session_id}",
-                f"{p}routes:{session_id}",
-                f"{p}dls:{session_id}",
-                f"{p}act",
-                f"{p}dl",
-                f"{p}dl:at",
-            ],
-            [session_id, f"{p}cmd:{session_id}:"],
+            "DELETE_SESSION_KEYS",
+            [self._of(session_id, name) for name in ("s", "seq", "ev", "cmds", "routes", "dls")],
+            [self._of(session_id, "cmd:")],
         )
+        async with self._boundary():
+            await self._r.zrem(f"{self._i}act", session_id)
 
     # -- routes ---------------------------------------------------------------------------
     async def put_route(
         self, kind: str, key: str, session_id: str, *, ttl: float | None = None
     ) -> None:
-        await self._eval(
-            "PUT_ROUTE",
-            [self._route(kind, key), f"{self._p}routes:{session_id}"],
-            [session_id, "" if ttl is None else _ms(ttl)],
-        )
+        route = self._route(kind, key)
+        async with self._boundary():  # remembered first, so delete_session finds every route it set
+            await self._r.sadd(self._of(session_id, "routes"), route)
+            await self._r.set(route, session_id, px=None if ttl is None else _ms(ttl))
 
     async def get_route(self, kind: str, key: str) -> str | None:
-        with _boundary():
+        async with self._boundary():
             value = await self._r.get(self._route(kind, key))
         return None if value is None else str(value)
 
@@ -287,10 +289,16 @@ class RedisStore:
             return []
         bodies = _bodies(events)
         retention = self._retention
+        if await self._marked(dedupe_key):
+            return []
         last = int(
             await self._eval(
                 "APPEND",
-                [self._seq(session_id), self._events(session_id), self._dedupe(dedupe_key)],
+                [
+                    self._seq(session_id),
+                    self._events(session_id),
+                    self._session_dedupe(session_id, dedupe_key),
+                ],
                 [
                     repr(now),
                     retention.count,
@@ -302,39 +310,35 @@ class RedisStore:
         )
         if last == 0:
             return []
+        await self._mark(dedupe_key, dedupe_ttl)
         return _seqs_upto(last, len(events))
 
     async def read_events(self, session_id: str, after: int, limit: int) -> list[JSON]:
-        with _boundary():
+        async with self._boundary():
             members: list[Any] = await self._r.zrangebyscore(
                 self._events(session_id), f"({after}", "+inf", start=0, num=limit
             )
         return [json.loads(m.split("|", 1)[1]) for m in members]
 
     async def last_seq(self, session_id: str) -> int:
-        with _boundary():
+        async with self._boundary():
             value = await self._r.get(self._seq(session_id))
         return 0 if value is None else int(value)
 
     async def oldest_seq(self, session_id: str) -> int:
-        with _boundary():
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.zrange(self._events(session_id), 0, 0, withscores=True)
-                pipe.get(self._seq(session_id))
-                oldest, last = await pipe.execute()
-        if oldest:
-            return int(oldest[0][1])
-        return 1 if last is None else int(last) + 1
+        return int(
+            await self._eval("OLDEST_SEQ", [self._events(session_id), self._seq(session_id)], [])
+        )
 
     async def trim_events(self, session_id: str, upto_seq: int) -> None:
-        with _boundary():
+        async with self._boundary():
             await self._r.zremrangebyscore(self._events(session_id), "-inf", upto_seq)
 
     # -- idempotency ----------------------------------------------------------------------
     async def claim_command(self, session_id: str, command_id: str, *, ttl: float) -> ClaimResult:
         record = await self._eval(
             "CLAIM_COMMAND",
-            [self._command(session_id, command_id), f"{self._p}cmds:{session_id}"],
+            [self._command(session_id, command_id), self._of(session_id, "cmds")],
             [_ms(ttl), command_id],
         )
         if record is None:
@@ -348,7 +352,7 @@ class RedisStore:
     ) -> None:
         await self._eval(
             "COMPLETE_COMMAND",
-            [self._command(session_id, command_id), f"{self._p}cmds:{session_id}"],
+            [self._command(session_id, command_id), self._of(session_id, "cmds")],
             [_ms(ttl), command_id, _dumps(answer)],
         )
 
@@ -366,7 +370,7 @@ class RedisStore:
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
     ) -> bool:
-        p = self._p
+        p = self._i
         routes = list(dict.fromkeys(self._parked_route(kind, key) for kind, key in route_keys))
         parked = await self._eval(
             "PARK",
@@ -388,7 +392,7 @@ class RedisStore:
         return bool(parked)
 
     async def take_parked(self, kind: str, key: str) -> list[JSON]:
-        p = self._p
+        p = self._i
         events: list[str] = await self._eval(
             "TAKE_PARKED",
             [self._parked_route(kind, key), f"{p}pk:ev", f"{p}pk:keys", f"{p}pk:exp"],
@@ -397,7 +401,7 @@ class RedisStore:
         return [json.loads(e) for e in events]
 
     async def expired_parked(self, now: float, limit: int) -> list[JSON]:
-        p = self._p
+        p = self._i
         events: list[str] = await self._eval(
             "EXPIRED_PARKED", [f"{p}pk:ev", f"{p}pk:keys", f"{p}pk:exp"], [repr(now), limit]
         )
@@ -407,7 +411,7 @@ class RedisStore:
     async def outbox_add(
         self, session_id: str, item_id: str, dialog_key: str, payload: JSON, *, now: float
     ) -> None:
-        p = self._p
+        p = self._i
         await self._eval(
             "OUTBOX_ADD",
             [
@@ -425,13 +429,13 @@ class RedisStore:
     ) -> list[OutboxItem]:
         rows: list[list[Any]] = await self._eval(
             "OUTBOX_CLAIM",
-            [f"{self._p}ob:ready"],
-            [self._p, repr(now), repr(now + lease), limit, owner],
+            [f"{self._i}ob:ready"],
+            [self._i, repr(now), repr(now + lease), limit, owner],
         )
         return [_outbox_item(row) for row in rows]
 
     async def outbox_done(self, item_id: str) -> None:
-        p = self._p
+        p = self._i
         await self._eval(
             "OUTBOX_DONE", [self._item(item_id), f"{p}ob:ready", f"{p}ob:all"], [p, item_id]
         )
@@ -441,39 +445,37 @@ class RedisStore:
     ) -> None:
         await self._eval(
             "OUTBOX_RETRY",
-            [self._item(item_id), f"{self._p}ob:ready"],
-            [self._p, repr(not_before), attempts, last_error or ""],
+            [self._item(item_id), f"{self._i}ob:ready"],
+            [self._i, repr(not_before), attempts, last_error or ""],
         )
 
     async def outbox_depth(self) -> int:
-        with _boundary():
-            depth: int = await self._r.scard(f"{self._p}ob:all")
+        async with self._boundary():
+            depth: int = await self._r.scard(f"{self._i}ob:all")
         return depth
 
     # -- activity and timers --------------------------------------------------------------
     async def touch_session(self, session_id: str, *, now: float) -> None:
-        with _boundary():
-            await self._r.zadd(f"{self._p}act", {session_id: now}, gt=True)
+        async with self._boundary():
+            await self._r.zadd(f"{self._i}act", {session_id: now}, gt=True)
 
     async def idle_sessions(self, before: float, limit: int) -> list[str]:
-        with _boundary():
+        async with self._boundary():
             ids: list[Any] = await self._r.zrangebyscore(
-                f"{self._p}act", "-inf", f"({before!r}", start=0, num=limit
+                f"{self._i}act", "-inf", f"({before!r}", start=0, num=limit
             )
         return [str(i) for i in ids]
 
     async def set_deadline(self, session_id: str, kind: str, at: float) -> None:
-        p = self._p
         member = _deadline_member(session_id, kind)
-        with _boundary():
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.zadd(f"{p}dl", {member: at})
-                pipe.hset(f"{p}dl:at", member, repr(at))
-                pipe.sadd(f"{p}dls:{session_id}", kind)
-                await pipe.execute()
+        async with (
+            self._boundary()
+        ):  # remembered first, so delete_session finds every deadline it set
+            await self._r.sadd(self._of(session_id, "dls"), kind)
+        await self._eval("SET_DEADLINE", [f"{self._i}dl", f"{self._i}dl:at"], [member, repr(at)])
 
     async def due_deadlines(self, now: float, limit: int, *, lease: float = 30.0) -> list[Deadline]:
-        p = self._p
+        p = self._i
         flat: list[str] = await self._eval(
             "DUE_DEADLINES", [f"{p}dl", f"{p}dl:at"], [repr(now), limit, repr(now + lease)]
         )
@@ -484,12 +486,14 @@ class RedisStore:
         return due
 
     async def clear_deadline(self, session_id: str, kind: str, *, at: float | None = None) -> None:
-        p = self._p
-        await self._eval(
+        cleared = await self._eval(
             "CLEAR_DEADLINE",
-            [f"{p}dl", f"{p}dl:at", f"{p}dls:{session_id}"],
-            [_deadline_member(session_id, kind), "" if at is None else repr(at), kind],
+            [f"{self._i}dl", f"{self._i}dl:at"],
+            [_deadline_member(session_id, kind), "" if at is None else repr(at)],
         )
+        if cleared:  # a crash before this leaves a stale kind: delete_session's ZREM is a no-op
+            async with self._boundary():
+                await self._r.srem(self._of(session_id, "dls"), kind)
 
     # -- locks ----------------------------------------------------------------------------
     async def try_lock(self, name: str, owner: str, *, ttl: float) -> bool:

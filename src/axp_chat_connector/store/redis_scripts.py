@@ -1,5 +1,8 @@
-"""Lua scripts of the Redis store: each store method that touches more than one key is one
-script, so it is atomic and costs one round trip. Key layout: docs/storage.md."""
+"""Lua scripts of the Redis store: each step that changes more than one key of one hash tag
+is one script, so it is atomic and costs one round trip. Every key a script touches shares
+one hash tag (a session's, or the index tag), so each runs on one Redis Cluster slot; a key
+built inside a script (outbox) has the tag of the keys it was given. Key layout:
+docs/storage.md."""
 
 from __future__ import annotations
 
@@ -64,11 +67,10 @@ return append_log(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], 5)
 """
 )
 
-# KEYS: session hash, activity zset. ARGV: doc, now, session id.
+# KEYS: session hash. ARGV: doc.
 CREATE_SESSION = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'v', 1)
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 return 1
 """
 
@@ -94,34 +96,19 @@ return {version, last}
 """
 )
 
-# KEYS: session hash, seq, events, command-id set, route-key set, deadline-kind set,
-# activity zset, deadline zset, deadline-at hash.
-# ARGV: session id, command key prefix.
-DELETE_SESSION = """
-local sid = ARGV[1]
+# KEYS: session hash, seq, events, command-id set, route-key set, deadline-kind set (one
+# session's keys). ARGV: the session's command key prefix.
+DELETE_SESSION_KEYS = """
 for _, cid in ipairs(redis.call('SMEMBERS', KEYS[4])) do
-  redis.call('DEL', ARGV[2] .. cid)
+  redis.call('DEL', ARGV[1] .. cid)
 end
-for _, route in ipairs(redis.call('SMEMBERS', KEYS[5])) do
-  if redis.call('GET', route) == sid then redis.call('DEL', route) end
-end
-for _, kind in ipairs(redis.call('SMEMBERS', KEYS[6])) do
-  redis.call('ZREM', KEYS[8], kind .. '\\0' .. sid)
-  redis.call('HDEL', KEYS[9], kind .. '\\0' .. sid)
-end
-redis.call('ZREM', KEYS[7], sid)
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 return 1
 """
 
-# KEYS: route key, the session's route set. ARGV: session id, ttl in ms ('' for none).
-PUT_ROUTE = """
-if ARGV[2] == '' then
-  redis.call('SET', KEYS[1], ARGV[1])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-end
-redis.call('SADD', KEYS[2], KEYS[1])
+# KEYS: route key. ARGV: session id. Deletes the route only while it names that session.
+DELETE_ROUTE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 """
 
@@ -314,14 +301,33 @@ end
 return out
 """
 
-# KEYS: deadline zset, deadline-at hash, the session's deadline-kind set.
-# ARGV: member, at ('' = any), kind.
+# KEYS: deadline zset, deadline-at hash. ARGV: member, at.
+SET_DEADLINE = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: deadline zset, deadline-at hash. ARGV: member, at ('' = any). 1 if cleared.
 CLEAR_DEADLINE = """
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('SREM', KEYS[3], ARGV[3])
 return 1
+"""
+
+# KEYS: deadline zset, deadline-at hash. ARGV: the members to remove.
+CLEAR_DEADLINES = """
+redis.call('ZREM', KEYS[1], unpack(ARGV))
+redis.call('HDEL', KEYS[2], unpack(ARGV))
+return 1
+"""
+
+# KEYS: event zset, seq counter. The first kept seq; last seq + 1 when none is kept.
+OLDEST_SEQ = """
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #oldest > 0 then return tonumber(oldest[2]) end
+return (tonumber(redis.call('GET', KEYS[2])) or 0) + 1
 """
 
 # KEYS: lock. ARGV: owner, ttl ms.

@@ -1,5 +1,6 @@
 """Two connector instances on one Redis (store and bus), as behind a load balancer without
-sticky sessions: a customer on one instance, AXP's callbacks to the other."""
+sticky sessions: a customer on one instance, AXP's callbacks to the other. Every test runs on
+the shared standalone Redis and on a private 3-master Redis Cluster."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import redis
 
 from tests.e2e.chat.clients import Agent, PollClient, WsClient
 from tests.e2e.chat.test_chat import CUSTOMER, session_token, texts
+from tests.redis_servers import redis_cluster
 from tests.servers import connector_env, free_port, spawn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
@@ -35,11 +37,28 @@ def _redis_or_skip() -> None:
         pytest.skip(f"no Redis on 127.0.0.1:6379 ({exc})")
 
 
-@pytest.fixture(scope="module")
-def pair() -> Iterator[Pair]:
-    _redis_or_skip()
+@pytest.fixture(scope="module", params=["redis", "redis-cluster"])
+def redis_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A store (and bus) URL with a fresh prefix: on the shared Redis (its keys deleted after
+    the module), or on a private cluster."""
     prefix = f"e2e-{uuid.uuid4().hex[:8]}:"
-    url = f"redis://127.0.0.1:6379/0?prefix={prefix}"
+    if request.param == "redis-cluster":
+        with redis_cluster(tmp_path_factory.mktemp("cluster")) as url:
+            yield f"{url}?prefix={prefix}"
+        return
+    _redis_or_skip()
+    yield f"redis://127.0.0.1:6379/0?prefix={prefix}"
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture(scope="module")
+def pair(redis_store_url: str) -> Iterator[Pair]:
+    url = redis_store_url
     emulator_port, first_port, second_port = free_port(), free_port(), free_port()
     emulator_url = f"http://127.0.0.1:{emulator_port}"
     # one public URL (the load balancer's): here, the first instance
@@ -66,10 +85,6 @@ def pair() -> Iterator[Pair]:
         yield Pair(
             emulator_url, f"http://127.0.0.1:{first_port}", f"http://127.0.0.1:{second_port}"
         )
-        client = redis.Redis(host="127.0.0.1", port=6379)
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
 
 
 @pytest.fixture

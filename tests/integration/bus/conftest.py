@@ -1,17 +1,24 @@
-"""Bus contract fixtures: every test runs on the local bus and on real Redis pub/sub."""
+"""Bus contract fixtures: every test runs on the local bus, on real Redis pub/sub, and on a
+private Redis Cluster."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from axp_chat_connector.bus import Bus, BusMessage, Ephemeral, NewEvents, open_bus
-from tests.integration.store.conftest import TIME_SCALE, redis_prefix, redis_url
+from tests.integration.store.conftest import (
+    TIME_SCALE,
+    redis_cluster_url,
+    redis_prefix,
+    redis_url,
+)
 
-__all__ = ["Collector", "redis_prefix", "redis_url"]
+__all__ = ["Collector", "redis_cluster_url", "redis_prefix", "redis_url"]
 
 
 class Collector:
@@ -62,10 +69,19 @@ class BusBackend:
             await bus.close()
 
 
-@pytest.fixture(params=["local", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
 async def bus_backend(request: pytest.FixtureRequest) -> AsyncIterator[BusBackend]:
     if request.param == "local":
         url = "local://"
+    elif request.param == "redis-cluster":
+        prefix = f"test:{uuid.uuid4().hex[:16]}:"  # a private cluster: nothing to clean up
+        url = f"{request.getfixturevalue('redis_cluster_url')}?prefix={prefix}"
     else:
         prefix = request.getfixturevalue("redis_prefix")
         url = f"{request.getfixturevalue('redis_url')}?prefix={prefix}"

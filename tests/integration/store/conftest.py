@@ -1,4 +1,5 @@
-"""Store contract fixtures: every test runs on each backend (SQLite file, real Redis).
+"""Store contract fixtures: every test runs on each backend (SQLite file, real Redis, and a
+private 3-master Redis Cluster started once per test run).
 
 The Redis availability rule lives here once (the bus tests import these fixtures): a test
 that needs Redis fails when it is unreachable and `CI=true`, and is skipped otherwise.
@@ -17,6 +18,7 @@ import pytest
 import redis
 
 from axp_chat_connector.store import Retention, Store, open_store
+from tests.redis_servers import redis_cluster
 
 _POLL_INTERVAL = 0.01  # a poll interval, not a wait for an outcome
 
@@ -117,11 +119,28 @@ class StoreBackend:
         return seconds if self.name == "sqlite" else 0.05
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`redis+cluster://…` of a private 3-master cluster (fails in CI, skips elsewhere when
+    redis-server is missing)."""
+    with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as url:
+        yield url
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreBackend]:
     clock = FakeClock()
     if request.param == "sqlite":
         url = f"sqlite://{tmp_path / 'store.db'}"
+    elif request.param == "redis-cluster":
+        prefix = f"test:{uuid.uuid4().hex[:16]}:"  # a private cluster: nothing to clean up
+        url = f"{request.getfixturevalue('redis_cluster_url')}?prefix={prefix}"
     else:
         prefix = request.getfixturevalue("redis_prefix")
         url = f"{request.getfixturevalue('redis_url')}?prefix={prefix}"
