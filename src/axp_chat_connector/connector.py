@@ -106,6 +106,7 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
         settle_wait=session_config.SETTLE_WAIT,
         ended_session_keep=session_config.ENDED_SESSION_KEEP,
         sweep_interval=session_config.SWEEP_INTERVAL,
+        history_max_pages=settings.history_max_pages,
     )
 
 
@@ -222,6 +223,7 @@ def _client_commands(
         store=store,
         axp=axp,
         wake_outbox=wake_outbox,
+        history_max_pages=config.history_max_pages,
     )
     service = SessionService(
         records=records,
