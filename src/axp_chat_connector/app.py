@@ -9,9 +9,10 @@ WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no midd
 held by an idle socket); everything else, lifespan included, goes to the Starlette app:
 `/healthz`, `/readyz`, `/metrics`, the long-polling routes, the SSE stream (`/v1/sse`), then
 `extra_routes`. Long-polling and SSE answers carry CORS headers for the allowed origins.
-`X-Forwarded-For`/`-Proto` from `trusted_proxies` are applied by the Starlette side only
-(`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would hold a coroutine
-frame per idle WebSocket).
+`X-Forwarded-For`/`-Proto` from `limits.trusted_proxies` (nobody's by default) are applied by
+the Starlette side (`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would
+hold a coroutine frame per idle WebSocket); the WebSocket handler reads its client's address
+with `limits.client_address`, the same rule (the right-most hop that is not a trusted proxy).
 `direct_routes` (`(path prefix, route)`) skip the middleware stack too: the webhook receiver,
 a server-to-server hot path that needs neither CORS nor forwarded addresses.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
@@ -44,11 +46,12 @@ from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
+from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
 from axp_chat_connector.transports.service import ClientService
-from axp_chat_connector.transports.shell import Holds, Parts
+from axp_chat_connector.transports.shell import Parts
 from axp_chat_connector.transports.sse import ServerSentEvents
 from axp_chat_connector.transports.websocket import WebSocketHandler
 
@@ -119,13 +122,16 @@ def create_app(
     on_startup: Sequence[Callback] = (),
     on_shutdown: Sequence[Callback] = (),
     metrics: Metrics | None = None,
-    trusted_proxies: str = "127.0.0.1",
     direct_routes: Sequence[tuple[str, BaseRoute]] = (),
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
     hub = Hub(bus, service, limits)
-    parts = Parts(service, hub, limits, metrics)
+    logins = LoginGate(
+        limits.logins_per_address_per_minute, limits.logins_per_minute, time.monotonic()
+    )
+    addresses = Holds(limits.connections_per_address, per="client address")
+    parts = Parts(service, hub, limits, metrics, logins, addresses)
     websocket = WebSocketHandler(parts)
     holds = Holds(limits.max_held_per_session)
     longpoll = LongPoll(parts, holds)
@@ -154,7 +160,10 @@ def create_app(
             *extra_routes,
         ],
         middleware=[
-            Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
+            Middleware(
+                ProxyHeadersMiddleware,
+                trusted_hosts=[str(network) for network in limits.trusted_proxies],
+            ),
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,

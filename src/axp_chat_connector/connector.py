@@ -244,6 +244,10 @@ def transport_limits(settings: Settings) -> TransportLimits:
         heartbeat=float(settings.heartbeat),
         heartbeat_timeout=float(settings.heartbeat),
         max_held_per_session=settings.polls_per_session,
+        trusted_proxies=settings.trusted_proxy_networks,
+        logins_per_address_per_minute=settings.logins_per_ip_per_minute,
+        logins_per_minute=settings.logins_per_minute,
+        connections_per_address=settings.connections_per_ip,
     )
 
 

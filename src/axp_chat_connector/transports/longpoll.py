@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from axp_chat_connector.errors import BadRequest, ConnectorError, Unauthorized
 from axp_chat_connector.protocol.codec import encode
+from axp_chat_connector.transports.admission import Holds
 from axp_chat_connector.transports.body import decode_json, read_body
 from axp_chat_connector.transports.connection import (
     ClientConnection,
@@ -47,12 +48,12 @@ from axp_chat_connector.transports.connection import (
 )
 from axp_chat_connector.transports.pacing import Pace
 from axp_chat_connector.transports.shell import (
-    Holds,
     Parts,
     Shell,
     bearer_token,
     check_origin,
     client_gone,
+    client_host,
     connection_closed,
     problem,
     run_command,
@@ -124,9 +125,14 @@ class LongPoll(Shell):
             session_id = await self._session(request, required=False)
         except ConnectorError as exc:
             return problem(exc)
-        key = session_id or f"ip:{request.client.host if request.client else ''}"
+        address = client_host(request)
         conn = ClientConnection(
-            self.limits, Mode.BATCH, pace=self._pace(key), session_id=session_id
+            self.limits,
+            Mode.BATCH,
+            pace=self._pace(session_id or f"ip:{address}"),
+            session_id=session_id,
+            logins=self.logins,
+            address=address,
         )
         refused = conn.lockout(time.monotonic())
         if refused is not None:
@@ -174,13 +180,20 @@ class LongPoll(Shell):
             session_id = await self._session(request, required=True)
             assert session_id is not None
             after, wait = self._query(request)
+            address = client_host(request)
+            self.addresses.take(address)
+        except ConnectorError as exc:
+            return problem(exc)
+        try:
             self.holds.take(session_id)
         except ConnectorError as exc:
+            self.addresses.release(address)
             return problem(exc)
         try:
             return await self._hold(request, session_id, after, wait)
         finally:
             self.holds.release(session_id)
+            self.addresses.release(address)
 
     async def _hold(self, request: Request, session_id: str, after: int, wait: float) -> Response:
         """Answer at once with the events after `after`, or hold until some come."""

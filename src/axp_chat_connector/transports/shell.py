@@ -28,6 +28,7 @@ from axp_chat_connector.errors import (
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.frames import SEQ_MAX
+from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.connection import ClientConnection, Delivery, Frame, Run
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
@@ -49,6 +50,10 @@ class Parts:
     hub: Hub
     limits: TransportLimits
     metrics: Metrics
+    logins: LoginGate
+    """Logins per client address and per instance, for every transport."""
+    addresses: Holds
+    """WebSockets, SSE streams and held long polls open now per client address."""
 
 
 class Shell:
@@ -57,34 +62,8 @@ class Shell:
         self.hub = parts.hub
         self.limits = parts.limits
         self.metrics = parts.metrics
-
-
-class Holds:
-    """The long polls and SSE streams held now, per session, within `max_held_per_session`."""
-
-    __slots__ = ("_held", "limit")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._held: dict[str, int] = {}
-
-    def take(self, session_id: str) -> None:
-        """Count one more held request of `session_id`; `RateLimited` when it has too many."""
-        held = self._held.get(session_id, 0)
-        if held >= self.limit:
-            raise RateLimited(f"at most {self.limit} held requests per session")
-        self._held[session_id] = held + 1
-
-    def release(self, session_id: str) -> None:
-        held = self._held.get(session_id, 0) - 1
-        if held > 0:
-            self._held[session_id] = held
-        else:
-            self._held.pop(session_id, None)
-
-    def __len__(self) -> int:
-        """Sessions holding requests now."""
-        return len(self._held)
+        self.logins = parts.logins
+        self.addresses = parts.addresses
 
 
 class Drained(Enum):
@@ -181,6 +160,12 @@ def problem(exc: ConnectorError) -> Response:
         media_type="application/problem+json",
         headers=headers,
     )
+
+
+def client_host(request: Request) -> str:
+    """The client's address of an HTTP request (forwarded headers from trusted proxies are
+    applied by `create_app`'s proxy-header middleware)."""
+    return request.client.host if request.client else ""
 
 
 def check_origin(limits: TransportLimits, request: Request) -> None:

@@ -32,15 +32,16 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from axp_chat_connector.errors import ConnectorError, Unauthorized
+from axp_chat_connector.transports.admission import Holds
 from axp_chat_connector.transports.connection import ClientConnection, Mode
 from axp_chat_connector.transports.shell import (
     Drained,
-    Holds,
     Parts,
     Shell,
     bearer_token,
     check_origin,
     client_gone,
+    client_host,
     connection_closed,
     drain,
     problem,
@@ -110,14 +111,22 @@ class ServerSentEvents(Shell):
             check_origin(self.limits, request)
             session_id = await self._session(request)
             after = self._resume_point(request)
+            address = client_host(request)
+            self.addresses.take(address)
+        except ConnectorError as exc:
+            await problem(exc)(scope, receive, send)
+            return
+        try:
             self.holds.take(session_id)
         except ConnectorError as exc:
+            self.addresses.release(address)
             await problem(exc)(scope, receive, send)
             return
         try:
             await self._open(session_id, after, scope, receive, send)
         finally:
             self.holds.release(session_id)
+            self.addresses.release(address)
 
     async def _open(
         self, session_id: str, after: int, scope: Scope, receive: Receive, send: Send

@@ -6,7 +6,8 @@ other task while idle. Heartbeats are uvicorn's WebSocket pings (timers, `uvicor
 
 The protocol (binding, cursor, pacing, close rules) is the pure `connection.ClientConnection`;
 this module does the I/O around it. A connection:
-- checks `Origin` before accepting (refused: the handshake is answered 403);
+- checks `Origin` before accepting (refused: the handshake is answered 403); one more than
+  `connections_per_address` open from the client's address is accepted and closed with 4429;
 - must bind (`login`/`resume`) within `bind_timeout` (close 4408); other commands before
   that get `unauthorized`, after it `login`/`resume` get `invalid_state` (`lifecycle.admit`);
 - answers every command exactly once with the service's frame (nothing for `{}`: an `ack`
@@ -104,8 +105,22 @@ class WebSocketHandler(Shell):
         if not self.limits.origin_allowed(header(scope, b"origin")):
             await send({"type": "websocket.close", "code": CloseCode.POLICY})  # HTTP 403
             return
+        peer = scope["client"][0] if scope.get("client") else ""
+        address = self.limits.client_address(peer, header(scope, b"x-forwarded-for"))
+        try:
+            self.addresses.take(address)
+        except ConnectorError as exc:  # too many connections from this address
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": exc.close_code})
+            return
+        try:
+            await self._serve(address, receive, send)
+        finally:
+            self.addresses.release(address)
+
+    async def _serve(self, address: str, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.accept"})
-        conn = WebSocketConnection(self, send)
+        conn = WebSocketConnection(self, send, address)
         conn.task = asyncio.current_task()
         self.connections += 1
         self.metrics.ws_connections.inc()
@@ -202,7 +217,7 @@ class WebSocketConnection:
         "task",
     )
 
-    def __init__(self, handler: WebSocketHandler, send: Send) -> None:
+    def __init__(self, handler: WebSocketHandler, send: Send, address: str) -> None:
         limits = handler.limits
         self.handler = handler
         self.send = send
@@ -210,6 +225,8 @@ class WebSocketConnection:
             limits,
             Mode.SOCKET,
             pace=Pace(limits.commands_per_second, limits.command_burst, time.monotonic()),
+            logins=handler.logins,
+            address=address,
         )
         self.target = 0
         """The highest seq the bus announced that may not have been read yet."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
+from ipaddress import ip_network
 
 import httpx
 import pytest
@@ -173,11 +174,13 @@ async def test_forwarded_client_addresses_are_trusted_from_trusted_proxies_only(
         return PlainTextResponse(request.client.host if request.client else "")
 
     route = Route("/whoami", whoami)
+    chain = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7, 127.0.0.9"}
     async with running(extra_routes=[route]) as env, httpx.AsyncClient(base_url=env.url) as http:
-        forwarded = {"X-Forwarded-For": "203.0.113.7"}
-        assert (await http.get("/whoami", headers=forwarded)).text == "203.0.113.7"
+        assert (await http.get("/whoami", headers=chain)).text == "127.0.0.1"  # nobody trusted
+    behind_proxy = TransportLimits(recheck_seconds=0, trusted_proxies=(ip_network("127.0.0.0/8"),))
     async with (
-        running(extra_routes=[route], trusted_proxies="10.0.0.1") as env,
+        running(behind_proxy, extra_routes=[route]) as env,
         httpx.AsyncClient(base_url=env.url) as http,
     ):
-        assert (await http.get("/whoami", headers=forwarded)).text == "127.0.0.1"
+        # the right-most hop that is not a trusted proxy: what the client added is ignored
+        assert (await http.get("/whoami", headers=chain)).text == "203.0.113.7"
