@@ -18,8 +18,9 @@ session or client address between requests):
   durable seq. Events no longer kept: 410 problem with code `gap` and `seq` (the oldest kept).
   `after` is an integer from 0 to `SEQ_MAX` (else 400). A session holds at most
   `max_held_per_session` polls and SSE streams at once (one more: 429 problem).
-Both check `Origin` (403 problem) and bound the body (413 problem). Errors are RFC 9457
-problem+json bodies from `errors.to_problem`.
+Both check `Origin` (403 problem); the POST needs `Content-Type: application/json` (else 415
+problem: no cross-site "simple" form POST logs in) and a bounded body (413 problem). Errors
+are RFC 9457 problem+json bodies from `errors.to_problem`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from starlette.routing import Route
 from axp_chat_connector.errors import BadRequest, ConnectorError, Unauthorized
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.admission import Holds
-from axp_chat_connector.transports.body import decode_json, read_body
+from axp_chat_connector.transports.body import JSON_TYPE, decode_json, read_body, require_json
 from axp_chat_connector.transports.connection import (
     ClientConnection,
     Close,
@@ -64,7 +65,6 @@ _log = structlog.get_logger(__name__)
 
 PACES_MAX: Final = 50_000
 """Rate-limit states remembered (least recently used dropped first)."""
-_JSON: Final = "application/json"
 
 
 class _Waiter:
@@ -121,6 +121,7 @@ class LongPoll(Shell):
     async def commands(self, request: Request) -> Response:
         try:
             check_origin(self.limits, request)
+            require_json(request)
             items = await self._batch(request)
             session_id = await self._session(request, required=False)
         except ConnectorError as exc:
@@ -149,7 +150,7 @@ class LongPoll(Shell):
                 conn.answer_sent()
             answers.append(encode(frame))
         self.metrics.poll_answers.inc(len(answers))
-        return Response("[" + ",".join(answers) + "]", media_type=_JSON)
+        return Response("[" + ",".join(answers) + "]", media_type=JSON_TYPE)
 
     async def _batch(self, request: Request) -> list[Any]:
         data = decode_json(await read_body(request, self.limits.max_body_bytes))
@@ -226,7 +227,7 @@ class LongPoll(Shell):
             self.metrics.poll_ephemeral.inc(len(waiter.ephemerals))
             texts.extend(waiter.ephemerals)
         body = '{"events":[' + ",".join(texts) + '],"seq":' + str(last) + "}"
-        return Response(body, media_type=_JSON)
+        return Response(body, media_type=JSON_TYPE)
 
     def _deliver(self, conn: ClientConnection, events: list[dict[str, Any]]) -> list[str]:
         """The texts of the events after the connection's cursor, up to `session.ended`."""
