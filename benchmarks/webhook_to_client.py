@@ -281,6 +281,10 @@ async def main() -> None:
             "AXP_CHAT_GUEST_MODE": "true",
             "AXP_CHAT_LOG_FORMAT": "json",
             "AXP_CHAT_LOG_LEVEL": "WARNING",
+            "AXP_CHAT_METRICS_PUBLIC": "true",  # read below
+            "AXP_CHAT_LOGINS_PER_IP_PER_MINUTE": "100000",  # every client is loopback
+            "AXP_CHAT_LOGINS_PER_MINUTE": "1000000",
+            "AXP_CHAT_CONNECTIONS_PER_IP": "100000",
         }
         emulator = start(["emulator", "--port", str(emulator_port)], {}, Path(data) / "emu.log")
         connector_log = Path(data) / "connector.log"

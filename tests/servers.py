@@ -62,7 +62,8 @@ def connector_env(
 ) -> dict[str, str]:
     """The environment of a `serve` process wired to the emulator at `emulator_url` (whose
     default credentials it uses), guest mode on, no per-address limits (every test client comes
-    from loopback); `more` adds or overrides settings."""
+    from loopback), `/metrics` on the public listener (tests read it); `more` adds or overrides
+    settings."""
     return {
         "AXP_CHAT_AXP_BASE_URL": emulator_url,
         "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
@@ -81,6 +82,7 @@ def connector_env(
         "AXP_CHAT_LOGINS_PER_IP_PER_MINUTE": "100000",
         "AXP_CHAT_LOGINS_PER_MINUTE": "1000000",
         "AXP_CHAT_CONNECTIONS_PER_IP": "100000",
+        "AXP_CHAT_METRICS_PUBLIC": "true",
         **more,
     }
 

@@ -7,7 +7,8 @@
 
 WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no middleware frames
 held by an idle socket); everything else, lifespan included, goes to the Starlette app:
-`/healthz`, `/readyz`, `/metrics`, the long-polling routes, the SSE stream (`/v1/sse`), then
+`/healthz`, `/readyz`, `/metrics` only when `metrics_public` (else it is served by
+`metrics_app` on an internal listener), the long-polling routes, the SSE stream (`/v1/sse`), then
 `extra_routes`. Long-polling and SSE answers carry CORS headers for the allowed origins.
 `X-Forwarded-For`/`-Proto` from `limits.trusted_proxies` (nobody's by default) are applied by
 the Starlette side (`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would
@@ -123,6 +124,7 @@ def create_app(
     on_shutdown: Sequence[Callback] = (),
     metrics: Metrics | None = None,
     direct_routes: Sequence[tuple[str, BaseRoute]] = (),
+    metrics_public: bool = False,
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
@@ -154,7 +156,8 @@ def create_app(
     origins = sorted(limits.allowed_origins) or ["*"]
     starlette = Starlette(
         routes=[
-            *_operations_routes(bus, readiness, metrics),
+            *_operations_routes(bus, readiness),
+            *([metrics_route(metrics)] if metrics_public else []),
             *longpoll.routes(),
             *sse.routes(),
             *extra_routes,
@@ -178,8 +181,22 @@ def create_app(
     return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)
 
 
-def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) -> list[Route]:
-    """`/healthz`, `/readyz`, `/metrics`, `/v1/asyncapi.json`."""
+def metrics_route(metrics: Metrics) -> Route:
+    """`GET /metrics` (Prometheus text)."""
+
+    async def metrics_text(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics_text, methods=["GET"])
+
+
+def metrics_app(metrics: Metrics) -> Starlette:
+    """The app of the internal metrics listener (`AXP_CHAT_METRICS_PORT`): `/metrics` only."""
+    return Starlette(routes=[metrics_route(metrics)])
+
+
+def _operations_routes(bus: Bus, readiness: Readiness | None) -> list[Route]:
+    """`/healthz`, `/readyz`, `/v1/asyncapi.json`."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -193,13 +210,9 @@ def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) 
     async def asyncapi(request: Request) -> Response:
         return JSONResponse(asyncapi_document())
 
-    async def metrics_text(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_text, methods=["GET"]),
         Route("/v1/asyncapi.json", asyncapi, methods=["GET"]),
     ]
 

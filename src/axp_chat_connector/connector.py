@@ -72,6 +72,7 @@ class Assembled:
     service: SessionService
     receiver: WebhookReceiver
     sweeper: Sweeper
+    metrics: Metrics
 
 
 def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
@@ -321,6 +322,7 @@ async def assemble(
             extra_routes=web_routes(),
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
+            metrics_public=settings.metrics_public,
         )
         for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
             stack.push_async_callback(_stop, background.spawn(work, name=name))
@@ -334,6 +336,7 @@ async def assemble(
             service=sessions.service,
             receiver=receiver,
             sweeper=sessions.sweeper,
+            metrics=metrics,
         )
 
 

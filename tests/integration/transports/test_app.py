@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from websockets.exceptions import InvalidStatus
 
-from axp_chat_connector.app import create_app
+from axp_chat_connector.app import create_app, metrics_app
 from axp_chat_connector.bus.local import LocalBus
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.transports.limits import TransportLimits, uvicorn_options
@@ -58,7 +58,7 @@ async def test_readyz_names_the_failing_parts() -> None:
 
 
 async def test_metrics_count_connections_commands_frames_and_latency() -> None:
-    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+    async with running(metrics_public=True) as env, httpx.AsyncClient(base_url=env.url) as http:
         async with open_ws(env.ws_url) as ws:
             session = (await login(ws))["sessionId"]
             await eventually(lambda: env.service.live(session) == 1)
@@ -184,3 +184,13 @@ async def test_forwarded_client_addresses_are_trusted_from_trusted_proxies_only(
     ):
         # the right-most hop that is not a trusted proxy: what the client added is ignored
         assert (await http.get("/whoami", headers=chain)).text == "203.0.113.7"
+
+
+async def test_metrics_are_not_on_the_public_listener_unless_said_so() -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+        assert (await http.get("/metrics")).status_code == 404
+        internal = httpx.ASGITransport(app=metrics_app(env.app.metrics))
+        async with httpx.AsyncClient(transport=internal, base_url="http://metrics") as scrape:
+            answer = await scrape.get("/metrics")
+        assert answer.status_code == 200
+        assert "axp_chat_connections" in answer.text
