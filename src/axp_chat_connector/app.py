@@ -10,6 +10,8 @@ held by an idle socket); everything else, lifespan included, goes to the Starlet
 `/healthz`, `/readyz`, `/metrics` only when `metrics_public` (else it is served by
 `metrics_app` on an internal listener), the long-polling routes, the SSE stream (`/v1/sse`), then
 `extra_routes`. Long-polling and SSE answers carry CORS headers for the allowed origins.
+Every HTTP answer carries `X-Content-Type-Options: nosniff` and a CSP whose `frame-ancestors`
+are `frame_ancestors` (`security_headers`).
 `X-Forwarded-For`/`-Proto` from `limits.trusted_proxies` (nobody's by default) are applied by
 the Starlette side (`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would
 hold a coroutine frame per idle WebSocket); the WebSocket handler reads its client's address
@@ -47,6 +49,7 @@ from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
+from axp_chat_connector.security_headers import SecurityHeaders
 from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
@@ -125,6 +128,7 @@ def create_app(
     metrics: Metrics | None = None,
     direct_routes: Sequence[tuple[str, BaseRoute]] = (),
     metrics_public: bool = False,
+    frame_ancestors: Sequence[str] = ("'none'",),
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
@@ -163,6 +167,7 @@ def create_app(
             *extra_routes,
         ],
         middleware=[
+            Middleware(SecurityHeaders, frame_ancestors=frame_ancestors),
             Middleware(
                 ProxyHeadersMiddleware,
                 trusted_hosts=[str(network) for network in limits.trusted_proxies],
@@ -177,7 +182,10 @@ def create_app(
         ],
         lifespan=run,
     )
-    direct = [(prefix, Router(routes=[route])) for prefix, route in direct_routes]
+    direct = [
+        (prefix, SecurityHeaders(Router(routes=[route]), frame_ancestors))
+        for prefix, route in direct_routes
+    ]
     return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)
 
 

@@ -323,6 +323,7 @@ async def assemble(
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
             metrics_public=settings.metrics_public,
+            frame_ancestors=settings.frame_ancestors,
         )
         for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
             stack.push_async_callback(_stop, background.spawn(work, name=name))

@@ -63,6 +63,8 @@ from axp_chat_connector.transports.shell import (
 
 _log = structlog.get_logger(__name__)
 
+NO_STORE: Final = {"Cache-Control": "no-store"}
+"""Answers carry tokens (login, resume) and chat events: never kept by a cache."""
 PACES_MAX: Final = 50_000
 """Rate-limit states remembered (least recently used dropped first)."""
 
@@ -150,7 +152,7 @@ class LongPoll(Shell):
                 conn.answer_sent()
             answers.append(encode(frame))
         self.metrics.poll_answers.inc(len(answers))
-        return Response("[" + ",".join(answers) + "]", media_type=JSON_TYPE)
+        return Response("[" + ",".join(answers) + "]", media_type=JSON_TYPE, headers=NO_STORE)
 
     async def _batch(self, request: Request) -> list[Any]:
         data = decode_json(await read_body(request, self.limits.max_body_bytes))
@@ -227,7 +229,7 @@ class LongPoll(Shell):
             self.metrics.poll_ephemeral.inc(len(waiter.ephemerals))
             texts.extend(waiter.ephemerals)
         body = '{"events":[' + ",".join(texts) + '],"seq":' + str(last) + "}"
-        return Response(body, media_type=JSON_TYPE)
+        return Response(body, media_type=JSON_TYPE, headers=NO_STORE)
 
     def _deliver(self, conn: ClientConnection, events: list[dict[str, Any]]) -> list[str]:
         """The texts of the events after the connection's cursor, up to `session.ended`."""

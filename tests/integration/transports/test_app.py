@@ -194,3 +194,34 @@ async def test_metrics_are_not_on_the_public_listener_unless_said_so() -> None:
             answer = await scrape.get("/metrics")
         assert answer.status_code == 200
         assert "axp_chat_connections" in answer.text
+
+
+async def test_every_answer_is_nosniff_with_a_csp_and_token_answers_are_not_stored() -> None:
+    async def page(request: Request) -> Response:
+        return PlainTextResponse("a served file")
+
+    served = [Route("/widget/widget.js", page)]
+    direct = [("/v1/axp/callback/", Route("/v1/axp/callback/x", page))]
+    async with (
+        running(extra_routes=served, direct_routes=direct) as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        login = {"type": "login", "id": "l", "idToken": "t"}
+        logged_in = await http.post("/v1/poll/commands", json=login)
+        session = logged_in.json()[0]["sessionId"]
+        bearer = {"Authorization": f"Bearer tok-{session}"}
+        polled = await http.get("/v1/poll/events", params={"wait": 0}, headers=bearer)
+        for answer in (logged_in, polled):
+            assert answer.headers["cache-control"] == "no-store"
+        others = [await http.get(path) for path in ("/healthz", "/widget/widget.js", "/nowhere")]
+        others.append(await http.post("/v1/axp/callback/x"))
+        for answer in (logged_in, polled, *others):
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            csp = answer.headers["content-security-policy"]
+            assert csp == "default-src 'none'; frame-ancestors 'none'"
+    async with (
+        running(frame_ancestors=["https://shop.example"], extra_routes=served) as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        csp = (await http.get("/widget/widget.js")).headers["content-security-policy"]
+        assert csp.endswith("frame-ancestors https://shop.example")
