@@ -50,6 +50,7 @@ from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
 from axp_chat_connector.security_headers import SecurityHeaders
+from axp_chat_connector.security_log import SecurityLog
 from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
@@ -129,6 +130,7 @@ def create_app(
     direct_routes: Sequence[tuple[str, BaseRoute]] = (),
     metrics_public: bool = False,
     frame_ancestors: Sequence[str] = ("'none'",),
+    security: SecurityLog | None = None,
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
@@ -137,7 +139,8 @@ def create_app(
         limits.logins_per_address_per_minute, limits.logins_per_minute, time.monotonic()
     )
     addresses = Holds(limits.connections_per_address, per="client address")
-    parts = Parts(service, hub, limits, metrics, logins, addresses)
+    security = security or SecurityLog(metrics.registry)
+    parts = Parts(service, hub, limits, metrics, logins, addresses, security)
     websocket = WebSocketHandler(parts)
     holds = Holds(limits.max_held_per_session)
     longpoll = LongPoll(parts, holds)

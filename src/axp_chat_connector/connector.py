@@ -32,6 +32,7 @@ from axp_chat_connector.bus import open_bus
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.security_log import SecurityLog
 from axp_chat_connector.sessions import config as session_config
 from axp_chat_connector.sessions.axp_session import AxpSessions
 from axp_chat_connector.sessions.chat import Chats, Unpark
@@ -313,7 +314,8 @@ async def assemble(
             webhook_appended=metrics.webhook_appended,
             outbox_depth=metrics.outbox_depth.set,
         )
-        receiver = webhook_receiver(settings, sessions.intake.take, metrics)
+        security = SecurityLog(metrics.registry)
+        receiver = webhook_receiver(settings, sessions.intake.take, metrics, security=security)
         app = create_app(
             service=sessions.service,
             bus=bus,
@@ -324,6 +326,7 @@ async def assemble(
             metrics=metrics,
             metrics_public=settings.metrics_public,
             frame_ancestors=settings.frame_ancestors,
+            security=security,
         )
         for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
             stack.push_async_callback(_stop, background.spawn(work, name=name))
@@ -342,7 +345,11 @@ async def assemble(
 
 
 def webhook_receiver(
-    settings: Settings, handler: Handler, metrics: Metrics | None = None
+    settings: Settings,
+    handler: Handler,
+    metrics: Metrics | None = None,
+    *,
+    security: SecurityLog | None = None,
 ) -> WebhookReceiver:
     """The callback route's receiver, from the settings (secret, our ids, size limit)."""
     return WebhookReceiver(
@@ -352,6 +359,7 @@ def webhook_receiver(
         handler=handler,
         max_bytes=settings.webhook_max_bytes,
         observe=None if metrics is None else WebhookMetrics(metrics.registry).observe,
+        security=security,
     )
 
 

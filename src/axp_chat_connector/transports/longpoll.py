@@ -127,7 +127,7 @@ class LongPoll(Shell):
             items = await self._batch(request)
             session_id = await self._session(request, required=False)
         except ConnectorError as exc:
-            return problem(exc)
+            return self.refused(exc, client_host(request))
         address = client_host(request)
         conn = ClientConnection(
             self.limits,
@@ -139,7 +139,7 @@ class LongPoll(Shell):
         )
         refused = conn.lockout(time.monotonic())
         if refused is not None:
-            return problem(refused)
+            return self.refused(refused, address)
         answers = []
         for item in items:
             step = conn.receive_item(item, time.monotonic())
@@ -150,6 +150,7 @@ class LongPoll(Shell):
                 assert not isinstance(step, Close), "a batch never closes"
                 frame = await run_command(self.service, conn, step, self.metrics)
                 conn.answer_sent()
+            self.watch(frame, address)
             answers.append(encode(frame))
         self.metrics.poll_answers.inc(len(answers))
         return Response("[" + ",".join(answers) + "]", media_type=JSON_TYPE, headers=NO_STORE)
@@ -183,15 +184,15 @@ class LongPoll(Shell):
             session_id = await self._session(request, required=True)
             assert session_id is not None
             after, wait = self._query(request)
-            address = client_host(request)
-            self.addresses.take(address)
+            self.addresses.take(client_host(request))
         except ConnectorError as exc:
-            return problem(exc)
+            return self.refused(exc, client_host(request))
+        address = client_host(request)
         try:
             self.holds.take(session_id)
         except ConnectorError as exc:
             self.addresses.release(address)
-            return problem(exc)
+            return self.refused(exc, address)
         try:
             return await self._hold(request, session_id, after, wait)
         finally:

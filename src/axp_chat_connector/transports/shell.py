@@ -28,6 +28,7 @@ from axp_chat_connector.errors import (
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.frames import SEQ_MAX
+from axp_chat_connector.security_log import Kind, SecurityLog
 from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.connection import ClientConnection, Delivery, Frame, Run
 from axp_chat_connector.transports.hub import Hub
@@ -37,6 +38,11 @@ from axp_chat_connector.transports.service import ClientService
 _log = structlog.get_logger(__name__)
 
 _SEQ_DIGITS: Final = len(str(SEQ_MAX))
+_REFUSAL_KINDS: Final = {
+    Unauthorized.code: Kind.BAD_TOKEN,
+    Forbidden.code: Kind.ORIGIN_REFUSED,
+    RateLimited.code: Kind.RATE_LIMITED,
+}
 
 Write = Callable[[str, int | None], Awaitable[bool]]
 """Write one frame's text (with its seq when durable); False when the connection is over."""
@@ -54,6 +60,8 @@ class Parts:
     """Logins per client address and per instance, for every transport."""
     addresses: Holds
     """WebSockets, SSE streams and held long polls open now per client address."""
+    security: SecurityLog
+    """Where refusals that may be an attack are counted and logged (throttled)."""
 
 
 class Shell:
@@ -64,6 +72,21 @@ class Shell:
         self.metrics = parts.metrics
         self.logins = parts.logins
         self.addresses = parts.addresses
+        self.security = parts.security
+
+    def refused(self, exc: ConnectorError, address: str) -> Response:
+        """The problem answer for `exc`, reported to the security log when it may be an
+        attack (a bad token, an origin refused, a rate exceeded)."""
+        kind = _REFUSAL_KINDS.get(exc.code)
+        if kind is not None:
+            self.security.report(kind, address)
+        return problem(exc)
+
+    def watch(self, frame: Frame, address: str) -> None:
+        """Report an `error` frame that may be an attack to the security log."""
+        kind = _REFUSAL_KINDS.get(frame.get("code", ""))
+        if kind is not None:
+            self.security.report(kind, address)
 
 
 class Drained(Enum):

@@ -111,16 +111,16 @@ class ServerSentEvents(Shell):
             check_origin(self.limits, request)
             session_id = await self._session(request)
             after = self._resume_point(request)
-            address = client_host(request)
-            self.addresses.take(address)
+            self.addresses.take(client_host(request))
         except ConnectorError as exc:
-            await problem(exc)(scope, receive, send)
+            await self.refused(exc, client_host(request))(scope, receive, send)
             return
+        address = client_host(request)
         try:
             self.holds.take(session_id)
         except ConnectorError as exc:
             self.addresses.release(address)
-            await problem(exc)(scope, receive, send)
+            await self.refused(exc, address)(scope, receive, send)
             return
         try:
             await self._open(session_id, after, scope, receive, send)

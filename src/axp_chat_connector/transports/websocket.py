@@ -43,6 +43,7 @@ from axp_chat_connector.background import spawn
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.codes import CloseCode
+from axp_chat_connector.security_log import Kind
 from axp_chat_connector.sessions.service import Bound
 from axp_chat_connector.transports.connection import ClientConnection, Close, Mode, Reply
 from axp_chat_connector.transports.pacing import Pace
@@ -102,14 +103,16 @@ class WebSocketHandler(Shell):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
-        if not self.limits.origin_allowed(header(scope, b"origin")):
-            await send({"type": "websocket.close", "code": CloseCode.POLICY})  # HTTP 403
-            return
         peer = scope["client"][0] if scope.get("client") else ""
         address = self.limits.client_address(peer, header(scope, b"x-forwarded-for"))
+        if not self.limits.origin_allowed(header(scope, b"origin")):
+            self.security.report(Kind.ORIGIN_REFUSED, address)
+            await send({"type": "websocket.close", "code": CloseCode.POLICY})  # HTTP 403
+            return
         try:
             self.addresses.take(address)
         except ConnectorError as exc:  # too many connections from this address
+            self.security.report(Kind.RATE_LIMITED, address)
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": exc.close_code})
             return
@@ -157,16 +160,20 @@ class WebSocketHandler(Shell):
         else:
             step = protocol.receive_text(text, time.monotonic())
         if isinstance(step, Close):
+            if step.code == CloseCode.RATE_LIMITED:
+                self.security.report(Kind.FLOOD, protocol.address)
             await conn.close(step.code)
             return False
         if isinstance(step, Reply):
             self.metrics.command(step.label, step.frame)
+            self.watch(step.frame, protocol.address)
             return await conn.write(encode(step.frame))
         conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
             frame = await run_command(self.service, protocol, step, self.metrics)
         finally:
             conn.busy = False
+        self.watch(frame, protocol.address)
         if frame:
             if not await conn.write(encode(frame)):
                 return False

@@ -30,6 +30,7 @@ from axp_chat_connector.errors import (
     TooLarge,
     to_problem,
 )
+from axp_chat_connector.security_log import Kind, SecurityLog
 
 _log = structlog.get_logger(__name__)
 
@@ -72,6 +73,7 @@ class WebhookReceiver:
         handler: Handler,
         max_bytes: int = DEFAULT_MAX_BYTES,
         observe: Observe | None = None,
+        security: SecurityLog | None = None,
     ) -> None:
         if not secrets:
             raise ValueError("at least one callback secret is needed")
@@ -81,6 +83,7 @@ class WebhookReceiver:
         self._handler = handler
         self._max_bytes = max_bytes
         self._observe = observe
+        self._security = security
         self.counts: dict[str, int] = {}
 
     def route(self) -> Route:
@@ -100,7 +103,12 @@ class WebhookReceiver:
         started = time.perf_counter()
         if not self._authentic(request.path_params["secret"]):
             self._count("unauthorized")
-            _log.warning("webhook.bad_secret")
+            if self._security is not None:  # throttled, with the source address
+                self._security.report(
+                    Kind.BAD_CALLBACK_SECRET, request.client.host if request.client else ""
+                )
+            else:
+                _log.warning("webhook.bad_secret")
             return _problem(NotFound("no such callback"))
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):

@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
+from structlog.testing import capture_logs
+from websockets.exceptions import InvalidStatus
 
 from axp_chat_connector.transports.limits import TransportLimits
 from tests.integration.transports.conftest import (
@@ -96,3 +99,28 @@ async def test_connections_per_address_count_websockets_streams_and_held_polls()
         assert (await held).status_code == 200
         async with open_ws(env.ws_url) as ws:
             await login(ws)
+
+
+async def test_refusals_reach_the_security_log_with_their_source() -> None:
+    only = limits(allowed_origins=frozenset({"https://shop.example"}))
+    async with (
+        running(only) as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        with capture_logs() as lines:
+            for _ in range(3):
+                forged = {"Authorization": "Bearer forged"}
+                assert (await http.get("/v1/poll/events", headers=forged)).status_code == 401
+            refused = {"Origin": "https://evil.example"}
+            assert (await http.get("/v1/poll/events", headers=refused)).status_code == 403
+            with pytest.raises(InvalidStatus):
+                async with open_ws(env.ws_url, origin="https://evil.example"):
+                    pass
+        text = generate_latest(env.app.metrics.registry).decode()
+    assert 'axp_chat_security_events_total{kind="bad_token"} 3.0' in text
+    assert 'axp_chat_security_events_total{kind="origin_refused"} 2.0' in text
+    security = [(line["event"], line["source"]) for line in lines if "source" in line]
+    assert security == [
+        ("security.bad_token", "127.0.0.1"),
+        ("security.origin_refused", "127.0.0.1"),
+    ]
