@@ -139,7 +139,7 @@ def create_app(
         limits.logins_per_address_per_minute, limits.logins_per_minute, time.monotonic()
     )
     addresses = Holds(limits.connections_per_address, per="client address")
-    security = security or SecurityLog(metrics.registry)
+    security = security or SecurityLog(metrics.security_events)
     parts = Parts(service, hub, limits, metrics, logins, addresses, security)
     websocket = WebSocketHandler(parts)
     holds = Holds(limits.max_held_per_session)

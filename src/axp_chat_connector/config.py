@@ -141,6 +141,13 @@ class Settings(BaseSettings, AxpSettings):
             "session tokens; the same on every instance (`demo` makes a random one)."
         ),
     )
+    session_token_secret_previous: SecretStr | None = Field(
+        None,
+        description=(
+            "While rotating `AXP_CHAT_SESSION_TOKEN_SECRET`: the secret before it. Tokens it "
+            "signed are still accepted; new tokens are signed with the current secret only."
+        ),
+    )
     session_token_ttl: float = Field(86400.0, ge=10, description="Session token lifetime (s).")
     guest_mode: bool = Field(
         False,
@@ -309,9 +316,11 @@ class Settings(BaseSettings, AxpSettings):
         )
 
     # -- validation ----------------------------------------------------------------------------
-    @field_validator("session_token_secret")
+    @field_validator("session_token_secret", "session_token_secret_previous")
     @classmethod
-    def _session_token_secret(cls, value: SecretStr) -> SecretStr:
+    def _session_token_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         raw = value.get_secret_value()
         return SecretStr(check_random_secret(raw, MIN_SESSION_TOKEN_SECRET_BYTES))
 

@@ -86,6 +86,13 @@ class AxpSettings(BaseModel):
             "characters, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
         ),
     )
+    callback_secret_previous: SecretStr | None = Field(
+        None,
+        description=(
+            "While rotating `AXP_CHAT_CALLBACK_SECRET`: the secret before it; callbacks to its "
+            "URL are still accepted until `provision --prune` has removed that subscription."
+        ),
+    )
 
     # -- AXP calls: timeouts and retry budget -----------------------------------------------
     axp_connect_timeout: float = Field(
@@ -174,9 +181,11 @@ class AxpSettings(BaseModel):
             raise ValueError("expected the real secret, not a placeholder")
         return SecretStr(raw)
 
-    @field_validator("callback_secret")
+    @field_validator("callback_secret", "callback_secret_previous")
     @classmethod
-    def _callback_secret(cls, value: SecretStr) -> SecretStr:
+    def _callback_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         raw = value.get_secret_value().strip()
         if len(raw) < MIN_CALLBACK_SECRET_LENGTH:
             raise ValueError(

@@ -88,6 +88,11 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
         )
     return ServiceConfig(
         token_secret=token_secret,
+        token_secret_previous=(
+            settings.session_token_secret_previous.get_secret_value()
+            if settings.session_token_secret_previous is not None
+            else None
+        ),
         token_ttl=timedelta(seconds=settings.session_token_ttl),
         token_renew_before=session_config.TOKEN_RENEW_BEFORE,
         guest_mode=settings.guest_mode,
@@ -133,8 +138,13 @@ def build_sessions(
     clock: Clock,
     webhook_appended: WebhookAppended | None = None,
     outbox_depth: Callable[[int], None] | None = None,
+    metrics: Metrics | None = None,
 ) -> Sessions:
-    """Every room of the session layer, each given what it uses (and nothing else) here."""
+    """Every room of the session layer, each given what it uses (and nothing else) here;
+    `metrics`' callbacks go to the rooms that record them (the rooms know no Prometheus)."""
+    if metrics is not None:
+        webhook_appended = webhook_appended or metrics.webhook_appended
+        outbox_depth = outbox_depth or metrics.outbox_depth.set
     records = SessionRecords(store=store, bus=bus, clock=clock)
     timers = Timers(store=store, config=config, clock=clock)
     closing = Closing(records=records, timers=timers)
@@ -174,6 +184,8 @@ def build_sessions(
         config=config,
         wake=wake_outbox,
         depth=outbox_depth,
+        claimed=None if metrics is None else metrics.outbox_claimed,
+        waited=None if metrics is None else metrics.outbox_wait.observe,
     )
     sweeper = Sweeper(
         records=records,
@@ -183,6 +195,8 @@ def build_sessions(
         store=store,
         config=config,
         connected_sessions=service.connected_sessions,
+        unroutable=None if metrics is None else metrics.unroutable.inc,
+        sessions_connected=None if metrics is None else metrics.sessions_connected.set,
     )
     return Sessions(service, intake, outbox, sweeper, records)
 
@@ -311,10 +325,9 @@ async def assemble(
             axp=axp,
             config=service_config(settings, secret),
             clock=time.time,
-            webhook_appended=metrics.webhook_appended,
-            outbox_depth=metrics.outbox_depth.set,
+            metrics=metrics,
         )
-        security = SecurityLog(metrics.registry)
+        security = SecurityLog(metrics.security_events)
         receiver = webhook_receiver(settings, sessions.intake.take, metrics, security=security)
         app = create_app(
             service=sessions.service,
@@ -328,8 +341,11 @@ async def assemble(
             frame_ancestors=settings.frame_ancestors,
             security=security,
         )
-        for name, work in (("outbox", sessions.outbox.run()), ("sweeper", sessions.sweeper.run())):
-            stack.push_async_callback(_stop, background.spawn(work, name=name))
+        metrics.gc.install()
+        stack.callback(metrics.gc.uninstall)
+        for name, work in (("outbox", sessions.outbox.run), ("sweeper", sessions.sweeper.run)):
+            task = background.supervise(work, name=name, restarted=metrics.restarted)
+            stack.push_async_callback(_stop, task)
         _log.info("startup.ready", store=settings.store_url.split(":", 1)[0])
         yield Assembled(
             app=app,
@@ -352,13 +368,19 @@ def webhook_receiver(
     security: SecurityLog | None = None,
 ) -> WebhookReceiver:
     """The callback route's receiver, from the settings (secret, our ids, size limit)."""
+    previous = settings.callback_secret_previous
+    webhook_metrics = None if metrics is None else WebhookMetrics(metrics.registry)
     return WebhookReceiver(
-        secrets=[settings.callback_secret.get_secret_value()],
+        secrets=[
+            settings.callback_secret.get_secret_value(),
+            *([] if previous is None else [previous.get_secret_value()]),
+        ],
         account_id=settings.axp_account_id,
         channel_provider_id=settings.axp_channel_provider_id,
         handler=handler,
         max_bytes=settings.webhook_max_bytes,
-        observe=None if metrics is None else WebhookMetrics(metrics.registry).observe,
+        observe=None if webhook_metrics is None else webhook_metrics.observe,
+        counted=None if webhook_metrics is None else webhook_metrics.counted,
         security=security,
     )
 

@@ -6,15 +6,23 @@ event is appended (`started` = `time.perf_counter()` when the POST arrived), and
 call `delivered(session_id, seq)` when they first write that event to a client of this
 process; the histogram gets the difference. Events that never reach a local client are
 forgotten (the table is bounded).
+
+The operations metrics (docs/operations.md) are recorded through callbacks handed to each part
+at construction (`connector.assemble`): the outbox worker, the sweeper, the background tasks'
+supervisor, the AXP token manager; the transports call `resume_answered` and `gap`.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from axp_chat_connector.errors import Gap
+from axp_chat_connector.gc_pauses import GcPauses
 
 PENDING_MAX: Final = 10_000
 """Appended events awaiting their first delivery that are remembered for the histogram."""
@@ -35,6 +43,11 @@ LATENCY_BUCKETS: Final = (
     5.0,
 )
 
+OUTBOX_WAIT_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+TRANSPORTS: Final = ("websocket", "sse", "longpoll")
+WORKERS: Final = ("outbox", "sweeper")
+"""The supervised background workers (`connector.assemble`)."""
+
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -43,6 +56,12 @@ class Metrics:
             "axp_chat_connections",
             "Client connections open now (long polling: polls being held).",
             ["transport"],
+            registry=self.registry,
+        )
+        self.security_events = Counter(
+            "axp_chat_security_events",
+            "Refusals that may be an attack, by kind (`security_log.Kind`).",
+            ["kind"],
             registry=self.registry,
         )
         self.commands = Counter(
@@ -68,6 +87,7 @@ class Metrics:
             "Customer sends accepted and not yet delivered to AXP (all instances).",
             registry=self.registry,
         )
+        self._operations()
         self.ws_connections = self.connections.labels("websocket")
         self.poll_connections = self.connections.labels("longpoll")
         self.ws_answers = self.frames_out.labels("websocket", "answer")
@@ -77,6 +97,83 @@ class Metrics:
         self.poll_events = self.frames_out.labels("longpoll", "event")
         self.poll_ephemeral = self.frames_out.labels("longpoll", "ephemeral")
         self._pending: OrderedDict[tuple[str, int], float] = OrderedDict()
+
+    def _operations(self) -> None:
+        registry = self.registry
+        self.outbox_oldest_age = Gauge(
+            "axp_chat_outbox_oldest_age_seconds",
+            "Age of the oldest send in the outbox worker's last claimed batch (0: none claimed).",
+            registry=registry,
+        )
+        self.outbox_wait = Histogram(
+            "axp_chat_outbox_wait_seconds",
+            "From a send's acceptance to its delivery to AXP (or its failure).",
+            buckets=OUTBOX_WAIT_BUCKETS,
+            registry=registry,
+        )
+        self.sessions_connected = Gauge(
+            "axp_chat_sessions_connected",
+            "Sessions with a client connected to this instance (refreshed by the sweeper).",
+            registry=registry,
+        )
+        self.resumes = Counter(
+            "axp_chat_resumes",
+            "Clients that resumed a session (a reconnect), by transport.",
+            ["transport"],
+            registry=registry,
+        )
+        self.replayed = Counter(
+            "axp_chat_replayed_events",
+            "Events sent again to a resuming client (those after its resume point), by transport.",
+            ["transport"],
+            registry=registry,
+        )
+        self.gaps = Counter(
+            "axp_chat_gaps",
+            "Resumes that asked for events no longer kept (a `gap`), by transport.",
+            ["transport"],
+            registry=registry,
+        )
+        self.unroutable = Counter(
+            "axp_chat_webhook_unroutable",
+            "Parked AXP callbacks that never found their chat and were dropped.",
+            registry=registry,
+        )
+        self.background_restarts = Counter(
+            "axp_chat_background_restarts",
+            "Background workers restarted after a failure, by task (outbox, sweeper).",
+            ["task"],
+            registry=registry,
+        )
+        self.gc = GcPauses(registry)
+        for task in WORKERS:
+            self.background_restarts.labels(task)
+        for transport in TRANSPORTS:  # every series exists from the start (rate() needs it)
+            self.resumes.labels(transport)
+            self.replayed.labels(transport)
+            self.gaps.labels(transport)
+
+    def resume_answered(self, transport: str, after: int, frame: Mapping[str, object]) -> None:
+        """A `resume` command's answer over `transport`: a resume, with the events after the
+        client's `after` that it will be sent again; or a `gap` (then `history` is its way)."""
+        if frame.get("type") == "error":
+            if frame.get("code") == Gap.code:
+                self.resumes.labels(transport).inc()
+                self.gaps.labels(transport).inc()
+            return
+        self.resumes.labels(transport).inc()
+        seq = frame.get("seq")
+        if isinstance(seq, int) and seq > after:
+            self.replayed.labels(transport).inc(seq - after)
+
+    def gap(self, transport: str) -> None:
+        self.gaps.labels(transport).inc()
+
+    def outbox_claimed(self, created_at: list[float], now: float) -> None:
+        self.outbox_oldest_age.set(now - min(created_at) if created_at else 0.0)
+
+    def restarted(self, task: str) -> None:
+        self.background_restarts.labels(task).inc()
 
     def command(self, command_type: str, frame: dict[str, object]) -> None:
         result = frame.get("code", "ok") if frame.get("type") == "error" else "ok"

@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Final
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Counter
 
 _log = structlog.get_logger(__name__)
 
@@ -40,7 +40,7 @@ class Kind(Enum):  # names of refusals, not secrets
 class SecurityLog:
     def __init__(
         self,
-        registry: CollectorRegistry | None,
+        events: Counter,
         *,
         interval: float = INTERVAL,
         max_sources: int = SOURCES_MAX,
@@ -49,12 +49,8 @@ class SecurityLog:
         self.interval = interval
         self.max_sources = max_sources
         self.clock = clock
-        self.events = Counter(
-            "axp_chat_security_events",
-            "Refusals that may be an attack (bad callback secret, bad token, origin, rate).",
-            ["kind"],
-            registry=registry,
-        )
+        self.events = events
+        """`axp_chat_security_events_total{kind}` (`Metrics.security_events`)."""
         self._last: OrderedDict[tuple[Kind, str], tuple[float, int]] = OrderedDict()
         """(kind, source) → (when its last line was written, events left out since)."""
 

@@ -114,6 +114,8 @@ async def test_the_widget_falls_back_to_long_polling_when_websocket_is_blocked(
         await ws.close(code=1011, reason="blocked by a proxy")
 
     await context.route_web_socket("**/v1/ws", block)
+    # and one that buffers event streams: the SDK's next choice, SSE, fails too
+    await context.route("**/v1/sse*", lambda route: route.fulfill(status=502))
     polls: list[str] = []
     context.on("request", lambda r: polls.append(r.url) if "/v1/poll/" in r.url else None)
     customer = await context.new_page()

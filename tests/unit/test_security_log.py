@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
+from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.security_log import Kind, SecurityLog
 
 
@@ -16,14 +16,16 @@ class Clock:
         return self.now
 
 
-def counted(registry: CollectorRegistry, kind: Kind) -> float:
-    value = registry.get_sample_value("axp_chat_security_events_total", {"kind": kind.value})
+def counted(metrics: Metrics, kind: Kind) -> float:
+    value = metrics.registry.get_sample_value(
+        "axp_chat_security_events_total", {"kind": kind.value}
+    )
     return value or 0.0
 
 
 def test_one_line_per_kind_and_source_per_interval_and_every_event_counted() -> None:
-    registry, clock = CollectorRegistry(), Clock()
-    log = SecurityLog(registry, interval=60, clock=clock)
+    metrics, clock = Metrics(), Clock()
+    log = SecurityLog(metrics.security_events, interval=60, clock=clock)
     with capture_logs() as lines:
         for _ in range(5):
             log.report(Kind.BAD_TOKEN, "198.51.100.1")
@@ -38,12 +40,12 @@ def test_one_line_per_kind_and_source_per_interval_and_every_event_counted() -> 
         ("security.bad_token", "198.51.100.1", 4),  # the four left out in the last interval
     ]
     assert all(line["log_level"] == "warning" for line in lines)
-    assert counted(registry, Kind.BAD_TOKEN) == 7
-    assert counted(registry, Kind.ORIGIN_REFUSED) == 1
+    assert counted(metrics, Kind.BAD_TOKEN) == 7
+    assert counted(metrics, Kind.ORIGIN_REFUSED) == 1
 
 
 def test_the_table_of_sources_is_bounded() -> None:
-    log = SecurityLog(CollectorRegistry(), max_sources=3, clock=Clock())
+    log = SecurityLog(Metrics().security_events, max_sources=3, clock=Clock())
     with capture_logs() as lines:
         for n in range(100):
             log.report(Kind.RATE_LIMITED, f"203.0.113.{n}")

@@ -100,7 +100,13 @@ class AxpClient:
             trust_env=False,  # no proxy from the environment: only `axp_proxy_url`
             proxy=settings.axp_proxy_url,
         )
-        self.tokens = TokenManager(settings, self._http, clock=clock)
+        metrics = AxpMetrics(registry) if registry is not None else None
+        self.tokens = TokenManager(
+            settings,
+            self._http,
+            clock=clock,
+            fetched=None if metrics is None else metrics.token_fetched,
+        )
         self._caller = Caller(
             settings,
             self._http,
@@ -108,7 +114,7 @@ class AxpClient:
             clock=clock,
             sleep=sleep,
             backoff=backoff,
-            metrics=AxpMetrics(registry) if registry is not None else None,
+            metrics=metrics,
         )
 
     async def aclose(self) -> None:

@@ -53,9 +53,16 @@ class TokenManager:
     """Hands out a valid AXP access token; see the module docstring for the rules."""
 
     def __init__(
-        self, settings: Settings, http: httpx.AsyncClient, *, clock: Clock = time.monotonic
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        *,
+        clock: Clock = time.monotonic,
+        fetched: Callable[[str], None] | None = None,
     ) -> None:
+        """`fetched`: told "ok" or "failed" after each token request (a metric)."""
         self._settings = settings
+        self._fetched = fetched
         self._http = http
         self._clock = clock
         self._backoff = Backoff(settings.axp_token_backoff_base, settings.axp_token_backoff_max)
@@ -121,10 +128,14 @@ class TokenManager:
             delay = max(self._backoff.delay(self._failures), self._retry_after)
             self._retry_at = self._clock() + delay
             self._last_error = exc
+            if self._fetched is not None:
+                self._fetched("failed")
             _log.warning(
                 "axp.token.failed", error=type(exc).__name__, reason=exc.message, retry_in=delay
             )
             raise
+        if self._fetched is not None:
+            self._fetched("ok")
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = None

@@ -34,6 +34,8 @@ SWEEP_INTERVAL: Final = 0.5
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
     token_secret: str
+    token_secret_previous: str | None
+    """During a rotation: the secret before `token_secret`, still accepted (never signs)."""
     token_ttl: timedelta
     token_renew_before: timedelta
     guest_mode: bool

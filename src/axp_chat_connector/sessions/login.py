@@ -97,7 +97,10 @@ class Logins:
 
     async def session_of_token(self, token: str) -> SessionId:
         """The session a token names, while it may still talk (a ping would be accepted)."""
-        session_id = tokens.verify(token, self.records.now(), self.config.token_secret)
+        config = self.config
+        session_id = tokens.verify(
+            token, self.records.now(), config.token_secret, config.token_secret_previous
+        )
         record, _ = await self.records.load(session_id)
         step(record.phase, Input.PING)  # NotFound once the session has ended
         return session_id

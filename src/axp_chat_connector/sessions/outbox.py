@@ -63,6 +63,8 @@ class OutboxWorker:
         config: ServiceConfig,
         wake: asyncio.Event,
         depth: Callable[[int], None] | None = None,
+        claimed: Callable[[list[float], float], None] | None = None,
+        waited: Callable[[float], None] | None = None,
     ) -> None:
         self.records = records
         self.settlement = settlement
@@ -74,6 +76,10 @@ class OutboxWorker:
         self.wake = wake
         self.depth = depth
         """Told the outbox depth (all instances) whenever the worker goes idle: a gauge."""
+        self.claimed = claimed
+        """Told the acceptance times of each claimed batch and the time now (oldest age)."""
+        self.waited = waited
+        """Told each send's seconds from acceptance to delivery or failure."""
         self.owner = f"outbox-{uuid.uuid4()}"
 
     async def run(self) -> None:
@@ -93,9 +99,12 @@ class OutboxWorker:
                 await asyncio.wait_for(self.wake.wait(), _IDLE_POLL)
 
     async def run_once(self) -> int:
+        now = self.records.clock()
         items = await self.store.outbox_claim(
-            self.owner, now=self.records.clock(), lease=self.config.outbox_lease, limit=50
+            self.owner, now=now, lease=self.config.outbox_lease, limit=50
         )
+        if self.claimed is not None:
+            self.claimed([item.created_at for item in items], now)
         if items:
             await asyncio.gather(*(self.deliver(item) for item in items))
         return len(items)
@@ -169,7 +178,12 @@ class OutboxWorker:
             message_id=message_id,
             dialog_id=queued.dialog_id,
         )
+        await self._done(item)
+
+    async def _done(self, item: OutboxItem) -> None:
         await self.store.outbox_done(item.item_id)
+        if self.waited is not None:
+            self.waited(self.records.clock() - item.created_at)
 
     async def _found_at_axp(
         self, item: OutboxItem, queued: QueuedSend, record: SessionRecord
@@ -226,5 +240,5 @@ class OutboxWorker:
             self.records.now(), client_message_id=command_of(item.item_id), code=code, detail=detail
         )
         await self.settlement.failed(item.session_id, item.item_id, failed)
-        await self.store.outbox_done(item.item_id)
+        await self._done(item)
         _log.warning("outbox.failed", session_id=item.session_id, code=code)

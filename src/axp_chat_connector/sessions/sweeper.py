@@ -40,6 +40,8 @@ class Sweeper:
         store: Store,
         config: ServiceConfig,
         connected_sessions: Callable[[], list[str]],
+        unroutable: Callable[[], None] | None = None,
+        sessions_connected: Callable[[int], None] | None = None,
     ) -> None:
         self.records = records
         self.chats = chats
@@ -48,7 +50,10 @@ class Sweeper:
         self.store = store
         self.config = config
         self.connected_sessions = connected_sessions
-        self.unroutable = 0
+        self.unroutable = unroutable
+        """Told of each parked event dropped because its chat never came (a counter)."""
+        self.sessions_connected = sessions_connected
+        """Told, each sweep, how many sessions have a connection here (a gauge)."""
         self._last_keepalive = 0.0
 
     async def run(self) -> None:
@@ -73,7 +78,8 @@ class Sweeper:
         for session_id in await store.idle_sessions(now - timeout, _BATCH):
             await self._session_idle(session_id)
         for parked in await store.expired_parked(now, _BATCH):
-            self.unroutable += 1
+            if self.unroutable is not None:
+                self.unroutable()
             _log.warning("webhook.unroutable", event_type=parked.get("eventType"))
 
     async def _fire(self, deadline: Deadline) -> None:
@@ -105,6 +111,8 @@ class Sweeper:
 
     async def _keep_connected_alive(self, now: float) -> None:
         """Sessions with a connection here are not idle, whoever else looks at them."""
+        if self.sessions_connected is not None:
+            self.sessions_connected(len(self.connected_sessions()))
         every = self.config.session_idle_timeout / 3
         if now - self._last_keepalive < every:
             return

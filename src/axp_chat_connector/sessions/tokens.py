@@ -43,29 +43,44 @@ def issue(
     return token, expires_at.replace(microsecond=0)
 
 
-def verify(token: str, now: datetime, secret: str | bytes) -> SessionId:
-    """The session a token names; `Unauthorized` if it is forged, malformed or expired."""
-    key = _key(secret)
+def verify(
+    token: str, now: datetime, secret: str | bytes, previous: str | bytes | None = None
+) -> SessionId:
+    """The session a token names; `Unauthorized` if it is forged, malformed or expired.
+
+    `previous`: during a rotation of the secret, the one before it: a token it signed is still
+    accepted (tokens are always issued with `secret`)."""
+    keys = [_key(secret)] if previous is None else [_key(secret), _key(previous)]
     if not token or len(token) > TOKEN_MAX:
         raise Unauthorized("invalid session token")
-    try:
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            options={
-                "require": ["sid", "exp", "aud"],
-                "verify_exp": False,
-                "verify_iat": False,
-                "verify_nbf": False,
-            },
-        )
-    except jwt.PyJWTError:
-        raise Unauthorized("invalid session token") from None
+    claims = _decode(token, keys)
     session_id, expires = claims["sid"], claims["exp"]
     if not isinstance(session_id, str) or not session_id or not isinstance(expires, int):
         raise Unauthorized("invalid session token")
     if now.timestamp() >= expires:
         raise Unauthorized("session token expired")
     return SessionId(session_id)
+
+
+def _decode(token: str, keys: list[bytes]) -> dict[str, object]:
+    """The claims of a token signed with one of `keys` (tried in order)."""
+    for key in keys:
+        try:
+            claims: dict[str, object] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                options={
+                    "require": ["sid", "exp", "aud"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
+            )
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError:
+            break
+        return claims
+    raise Unauthorized("invalid session token")

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from axp_chat_connector.errors import BadRequest, ConnectorError, Unauthorized
+from axp_chat_connector.errors import BadRequest, ConnectorError, Gap, Unauthorized
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.admission import Holds
 from axp_chat_connector.transports.body import JSON_TYPE, decode_json, read_body, require_json
@@ -106,6 +106,8 @@ async def _held(woken: asyncio.Future[None], request: Request, wait: float) -> b
 
 
 class LongPoll(Shell):
+    transport = "longpoll"
+
     def __init__(self, parts: Parts, holds: Holds) -> None:
         super().__init__(parts)
         self.holds = holds
@@ -148,7 +150,7 @@ class LongPoll(Shell):
                 self.metrics.command(step.label, frame)
             else:
                 assert not isinstance(step, Close), "a batch never closes"
-                frame = await run_command(self.service, conn, step, self.metrics)
+                frame = await run_command(self.service, conn, step, self.metrics, self.transport)
                 conn.answer_sent()
             self.watch(frame, address)
             answers.append(encode(frame))
@@ -219,6 +221,8 @@ class LongPoll(Shell):
                     events = await service.events_after(session_id, after, limit)
             last = await service.last_seq(session_id)
         except ConnectorError as exc:
+            if isinstance(exc, Gap):
+                self.metrics.gap(self.transport)
             return problem(exc)
         finally:
             self.hub.detach(session_id, waiter)

@@ -9,7 +9,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, auto
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import structlog
 from starlette.requests import Request
@@ -27,7 +27,7 @@ from axp_chat_connector.errors import (
 )
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
-from axp_chat_connector.protocol.frames import SEQ_MAX
+from axp_chat_connector.protocol.frames import SEQ_MAX, Resume
 from axp_chat_connector.security_log import Kind, SecurityLog
 from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.connection import ClientConnection, Delivery, Frame, Run
@@ -65,6 +65,9 @@ class Parts:
 
 
 class Shell:
+    transport: ClassVar[str]
+    """The transport's metrics label: websocket, sse, longpoll."""
+
     def __init__(self, parts: Parts) -> None:
         self.service = parts.service
         self.hub = parts.hub
@@ -109,6 +112,7 @@ async def drain(shell: Shell, conn: ClientConnection, write: Write) -> Drained:
         try:
             events = await shell.service.events_after(session_id, conn.cursor, limit)
         except Gap as exc:
+            shell.metrics.gap(shell.transport)
             frame = conn.gap(exc)
             if frame is None:  # nothing to skip: the log disagrees
                 _log.warning("transport.gap_without_skip", session_id=session_id)
@@ -151,7 +155,7 @@ async def connection_closed(shell: Shell, session_id: str) -> None:
 
 
 async def run_command(
-    service: ClientService, conn: ClientConnection, run: Run, metrics: Metrics
+    service: ClientService, conn: ClientConnection, run: Run, metrics: Metrics, transport: str
 ) -> Frame:
     """Run the command the connection handed out; the frame to write (empty: none)."""
     command = run.command
@@ -163,6 +167,8 @@ async def run_command(
         _log.exception("transport.command_failed", command=command.type.value)
         frame = conn.failed(ConnectorError())
     metrics.command(command.type.value, frame)
+    if isinstance(command, Resume):
+        metrics.resume_answered(transport, command.after, frame)
     return frame
 
 

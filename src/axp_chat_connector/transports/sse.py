@@ -95,6 +95,8 @@ class _Stream:
 
 
 class ServerSentEvents(Shell):
+    transport = "sse"
+
     def __init__(self, parts: Parts, holds: Holds) -> None:
         super().__init__(parts)
         self.holds = holds
@@ -118,6 +120,8 @@ class ServerSentEvents(Shell):
         address = client_host(request)
         try:
             self.holds.take(session_id)
+            if "last-event-id" in request.headers:  # EventSource reconnecting on its own
+                self.metrics.resumes.labels(self.transport).inc()
         except ConnectorError as exc:
             self.addresses.release(address)
             await self.refused(exc, address)(scope, receive, send)

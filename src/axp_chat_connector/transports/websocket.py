@@ -69,6 +69,8 @@ def header(scope: Scope, name: bytes) -> str | None:
 class WebSocketHandler(Shell):
     """The ASGI callable for `/v1/ws` (websocket scopes only)."""
 
+    transport = "websocket"
+
     def __init__(self, parts: Parts) -> None:
         super().__init__(parts)
         self.connections = 0
@@ -148,7 +150,7 @@ class WebSocketHandler(Shell):
             conn.closed = True
             self.connections -= 1
             self.metrics.ws_connections.dec()
-            if conn.protocol.session_id is not None:
+            if conn.joined and conn.protocol.session_id is not None:
                 await self._unbind(conn.protocol.session_id, conn)
 
     async def _frame(self, conn: WebSocketConnection, message: Message) -> bool:
@@ -170,7 +172,7 @@ class WebSocketHandler(Shell):
             return await conn.write(encode(step.frame))
         conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
-            frame = await run_command(self.service, protocol, step, self.metrics)
+            frame = await run_command(self.service, protocol, step, self.metrics, self.transport)
         finally:
             conn.busy = False
         self.watch(frame, protocol.address)
@@ -193,6 +195,7 @@ class WebSocketHandler(Shell):
             _log.warning("ws.attach_failed", session_id=session_id, error=exc.code)
             await conn.close(exc.close_code)
             return False
+        conn.joined = True
         try:
             await self.service.connection_opened(session_id)
         except ConnectorError as exc:
@@ -214,6 +217,7 @@ class WebSocketConnection:
         "busy",
         "closed",
         "handler",
+        "joined",
         "pending",
         "protocol",
         "pump",
@@ -227,6 +231,8 @@ class WebSocketConnection:
     def __init__(self, handler: WebSocketHandler, send: Send, address: str) -> None:
         limits = handler.limits
         self.handler = handler
+        self.joined = False
+        """In its session's hub, and counted by the service as one of its connections."""
         self.send = send
         self.protocol = ClientConnection(
             limits,

@@ -24,6 +24,17 @@ class WebhookMetrics:
             registry=registry,
         )
 
+        self.requests = Counter(
+            "axp_chat_webhook_requests",
+            "AXP callback POSTs by result: the intake's outcome, or why the receiver refused it "
+            "(unauthorized, too_large, malformed, foreign, store_unavailable, busy).",
+            ["result"],
+            registry=registry,
+        )
+
+    def counted(self, result: str) -> None:
+        self.requests.labels(result).inc()
+
     def observe(self, event_type: str, outcome: str, seconds: float) -> None:
         self.events.labels(event_type, outcome).inc()
         self.answer.observe(seconds)

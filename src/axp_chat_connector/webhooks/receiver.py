@@ -10,7 +10,6 @@ rule for `ALL` subscribers). The secret never reaches a log: run uvicorn without
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
@@ -31,6 +30,7 @@ from axp_chat_connector.errors import (
     to_problem,
 )
 from axp_chat_connector.security_log import Kind, SecurityLog
+from axp_chat_connector.transports.body import decode_json, read_body
 
 _log = structlog.get_logger(__name__)
 
@@ -74,7 +74,9 @@ class WebhookReceiver:
         max_bytes: int = DEFAULT_MAX_BYTES,
         observe: Observe | None = None,
         security: SecurityLog | None = None,
+        counted: Callable[[str], None] | None = None,
     ) -> None:
+        """`counted`: told the result of every POST (an outcome, or why it was refused)."""
         if not secrets:
             raise ValueError("at least one callback secret is needed")
         self._secrets = [s.encode() for s in secrets]
@@ -84,6 +86,7 @@ class WebhookReceiver:
         self._max_bytes = max_bytes
         self._observe = observe
         self._security = security
+        self._counted = counted
         self.counts: dict[str, int] = {}
 
     def route(self) -> Route:
@@ -91,6 +94,8 @@ class WebhookReceiver:
 
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
+        if self._counted is not None:
+            self._counted(what)
 
     def _authentic(self, given: str) -> bool:
         candidate = given.encode()
@@ -110,19 +115,12 @@ class WebhookReceiver:
             else:
                 _log.warning("webhook.bad_secret")
             return _problem(NotFound("no such callback"))
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self._max_bytes):
+        try:
+            body = decode_json(await read_body(request, self._max_bytes))
+        except TooLarge:
             self._count("too_large")
             return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > self._max_bytes:
-                self._count("too_large")
-                return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError):
+        except BadRequest:
             self._count("malformed")
             _log.warning("webhook.malformed")
             return _problem(BadRequest("the body is not valid JSON"))

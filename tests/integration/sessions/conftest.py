@@ -38,6 +38,7 @@ from axp_chat_connector.connector import (
 )
 from axp_chat_connector.emulator.app import create_app
 from axp_chat_connector.emulator.config import EmulatorSettings
+from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol import codec
 from axp_chat_connector.sessions.records import SessionRecords
 from axp_chat_connector.sessions.service import Answer, SessionService
@@ -112,6 +113,8 @@ class Harness:
     """(eventType, the store methods awaited before the answer) of each webhook handled."""
     outbox_depths: list[int]
     """The outbox depths the worker reported (each time it went idle)."""
+    metrics: Metrics
+    """The Prometheus metrics the session layer records (as `assemble` gives them)."""
     _ids: int = field(default=0)
 
     def new_id(self, prefix: str = "c") -> str:
@@ -267,6 +270,7 @@ async def running_harness(
         stack.push_async_callback(third_party.aclose)
         webhook_store_calls: list[tuple[str, list[str]]] = []
         outbox_depths: list[int] = []
+        metrics = Metrics()
         service_settings = service_config(connector_settings, random_token_secret())
         sessions = build_sessions(
             store=store,
@@ -275,6 +279,7 @@ async def running_harness(
             config=dataclasses.replace(service_settings, **(config or {})),
             clock=clock,
             outbox_depth=outbox_depths.append,
+            metrics=metrics,
         )
         receiver = webhook_receiver(
             connector_settings, recording(sessions.intake.take, webhook_store_calls)
@@ -306,6 +311,7 @@ async def running_harness(
             third_party=third_party,
             webhook_store_calls=webhook_store_calls,
             outbox_depths=outbox_depths,
+            metrics=metrics,
         )
 
 

@@ -33,6 +33,11 @@ class Running:
     service: FakeService
     bus: LocalBus
 
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of the app's Prometheus registry (0 when it has none yet)."""
+        value = self.app.metrics.registry.get_sample_value(name, labels)
+        return 0.0 if value is None else value
+
 
 @contextlib.asynccontextmanager
 async def running(limits: TransportLimits | None = None, **app_args: Any) -> AsyncIterator[Running]:

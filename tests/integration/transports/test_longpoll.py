@@ -53,6 +53,19 @@ async def test_a_login_binds_the_rest_of_its_batch() -> None:
         assert env.service.executed == [("login", None), ("start", login["sessionId"])]
 
 
+async def test_a_resume_is_counted_with_the_events_it_will_replay() -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+        session = env.service.new_session()
+        for _ in range(5):
+            await env.service.append(session)
+        resume = {"type": "resume", "id": "r", "token": f"tok-{session}", "after": 2}
+        [answer] = (await http.post("/v1/poll/commands", json=resume)).json()
+        assert (answer["type"], answer["seq"]) == ("ok", 5)
+        assert env.metric("axp_chat_resumes_total", transport="longpoll") == 1
+        assert env.metric("axp_chat_replayed_events_total", transport="longpoll") == 3
+        assert env.metric("axp_chat_resumes_total", transport="websocket") == 0
+
+
 async def test_commands_without_a_session_get_unauthorized_frames() -> None:
     async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
         [answer] = (await http.post("/v1/poll/commands", json=[{"type": "ping", "id": "p"}])).json()
@@ -180,6 +193,7 @@ async def test_a_gap_is_answered_410_with_the_oldest_kept_seq() -> None:
         problem = response.json()
         assert (problem["code"], problem["seq"]) == ("gap", 3)
         assert env.service.live(session) == 0
+        assert env.metric("axp_chat_gaps_total", transport="longpoll") == 1
 
 
 async def test_bad_query_parameters_are_a_400_problem() -> None:

@@ -84,9 +84,11 @@ async def test_last_event_id_is_the_resume_point_before_after() -> None:
             await env.service.append(session)
         async with stream(http, headers=bearer(session), after=1) as events:
             assert (await events.next_event())[0] == "2"
+        assert env.metric("axp_chat_resumes_total", transport="sse") == 0
         resumed = {**bearer(session), "Last-Event-ID": "3"}
         async with stream(http, headers=resumed, after=0) as events:
             assert (await events.next_event())[0] == "4"
+        assert env.metric("axp_chat_resumes_total", transport="sse") == 1  # a reconnect
 
 
 async def test_the_token_may_come_in_the_query_for_event_source() -> None:
@@ -156,6 +158,7 @@ async def test_a_gap_is_a_data_frame_and_delivery_goes_on_from_the_oldest() -> N
             assert (frame["type"], frame["code"], frame["seq"]) == ("error", "gap", 4)
             assert "re" not in frame
             assert [(await events.next_event())[0] for _ in range(3)] == ["4", "5", "6"]
+        assert env.metric("axp_chat_gaps_total", transport="sse") == 1
 
 
 async def test_ephemeral_events_carry_no_id() -> None:

@@ -9,6 +9,7 @@ import pytest
 from structlog.testing import capture_logs
 from websockets.exceptions import InvalidStatus
 
+from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.transports.limits import TransportLimits
 from tests.integration.transports.conftest import (
@@ -247,6 +248,22 @@ async def test_an_answer_with_a_close_code_is_sent_then_the_socket_closes() -> N
         assert len(env.app.hub) == 0
 
 
+async def test_a_connection_that_could_not_join_its_session_is_not_counted_as_leaving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with running() as env, open_ws(env.ws_url) as ws:
+
+        async def bus_down(*args: object) -> None:
+            raise StoreUnavailable()
+
+        monkeypatch.setattr(env.bus, "subscribe", bus_down)
+        session = (await login(ws))["sessionId"]
+        assert await closed_with(ws) == StoreUnavailable.close_code
+        await eventually(lambda: env.app.websocket.connections == 0)
+        assert (env.service.opened.get(session), env.service.closed.get(session)) == (None, None)
+        assert len(env.app.hub) == 0
+
+
 async def test_disconnect_unregisters_and_tells_the_service() -> None:
     async with running() as env:
         async with open_ws(env.ws_url) as ws:
@@ -284,6 +301,9 @@ async def test_a_gap_while_pumping_is_reported_and_delivery_goes_on_from_the_old
             assert (frame["type"], frame["code"], frame["seq"]) == ("error", "gap", 4)
             assert "re" not in frame
             assert [(await recv(ws))["seq"] for _ in range(3)] == [4, 5, 6]
+        assert env.metric("axp_chat_gaps_total", transport="websocket") == 1
+        assert env.metric("axp_chat_resumes_total", transport="websocket") == 1
+        assert env.metric("axp_chat_replayed_events_total", transport="websocket") == 5  # 2..6
 
 
 async def test_the_hub_recheck_delivers_what_a_lost_notice_announced() -> None:

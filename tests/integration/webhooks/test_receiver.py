@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import structlog
-from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 
 from axp_chat_connector.errors import StoreUnavailable
+from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.security_log import SecurityLog
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 from tests.servers import serve_app
@@ -92,20 +92,20 @@ async def test_a_wrong_secret_is_404_and_never_logged(base: str, handler: Handle
 async def test_wrong_secrets_reach_the_security_log_throttled_with_their_source(
     handler: Handler,
 ) -> None:
-    registry = CollectorRegistry()
+    metrics = Metrics()
     receiver = WebhookReceiver(
         secrets=[SECRET],
         account_id="ABCDEF",
         channel_provider_id="axp-chat-connector",
         handler=handler,
-        security=SecurityLog(registry),
+        security=SecurityLog(metrics.security_events),
     )
     async with serve_app(Starlette(routes=[receiver.route()])) as url:
         with structlog.testing.capture_logs() as logs:
             for _ in range(3):
                 assert (await post(url, EVENT, secret="guess")).status_code == 404
     kind = {"kind": "bad_callback_secret"}
-    assert registry.get_sample_value("axp_chat_security_events_total", kind) == 3
+    assert metrics.registry.get_sample_value("axp_chat_security_events_total", kind) == 3
     assert [(e["event"], e["source"]) for e in logs] == [
         ("security.bad_callback_secret", "127.0.0.1")
     ]
@@ -156,3 +156,21 @@ async def test_a_store_failure_is_503_so_axp_delivers_again(base: str, handler: 
     assert response.status_code == 503
     handler.fail = False
     assert (await post(base, EVENT)).status_code == 200
+
+
+async def test_every_post_is_counted_by_result(handler: Handler) -> None:
+    results: list[str] = []
+    receiver = WebhookReceiver(
+        secrets=[SECRET],
+        account_id="ABCDEF",
+        channel_provider_id="axp-chat-connector",
+        handler=handler,
+        counted=results.append,
+    )
+    async with serve_app(Starlette(routes=[receiver.route()])) as url:
+        await post(url, EVENT)
+        await post(url, EVENT, secret="not-" + SECRET)
+        await post(url, b"{not json")
+        handler.fail = True
+        await post(url, EVENT)
+    assert results == ["appended", "unauthorized", "malformed", "store_unavailable"]

@@ -228,3 +228,17 @@ async def test_throttled_token_endpoint_is_asked_again_only_after_retry_after() 
         assert len(endpoint.requests) == 1
         clock.now += 1.5
         assert await tokens.get() == "tok-2"
+
+
+async def test_each_token_fetch_and_failed_renewal_is_reported() -> None:
+    clock = FakeClock()
+    endpoint = TokenEndpoint(token_response("tok-1", 100), problem(503))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(endpoint))
+    fetched: list[str] = []
+    tokens = TokenManager(settings(), http, clock=clock, fetched=fetched.append)
+    async with http:
+        await tokens.get()
+        assert fetched == ["ok"]
+        clock.now += 85
+        await tokens.get()  # renewal starts in the background and fails
+        await wait_for(lambda: fetched == ["ok", "failed"])

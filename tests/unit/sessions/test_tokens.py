@@ -95,3 +95,21 @@ def test_errors_do_not_carry_the_token() -> None:
         verify(token, NOW + DEFAULT_TTL, SECRET)
     assert token not in str(caught.value)
     assert caught.value.detail is None
+
+
+def test_during_a_rotation_a_token_of_the_previous_secret_is_still_accepted() -> None:
+    new_secret = "n" * 32
+    old_token, _ = issue(SID, NOW, SECRET)
+    new_token, _ = issue(SID, NOW, new_secret)
+    assert verify(old_token, NOW, new_secret, previous=SECRET) == SID
+    assert verify(new_token, NOW, new_secret, previous=SECRET) == SID
+    with pytest.raises(Unauthorized, match="invalid session token"):
+        verify(old_token, NOW, new_secret)  # once the previous secret is dropped
+    with pytest.raises(Unauthorized, match="invalid session token"):
+        verify(issue(SID, NOW, "x" * 32)[0], NOW, new_secret, previous=SECRET)
+
+
+def test_a_token_of_the_previous_secret_still_expires() -> None:
+    old_token, _ = issue(SID, NOW, SECRET)
+    with pytest.raises(Unauthorized, match="session token expired"):
+        verify(old_token, NOW + DEFAULT_TTL, "n" * 32, previous=SECRET)

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.run` (the side-by-side run) and focused single scripts."""

@@ -1,0 +1,72 @@
+"""What the run reads from the servers from outside: CPU time of processes, Redis counters, and
+the connector's worst GC pause gauge when it exports one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+import redis
+
+from benchmarks.servers import cpu_seconds
+
+GC_GAUGE = "axp_chat_gc_pause_max_seconds"
+
+
+@dataclass(frozen=True, slots=True)
+class RedisCounters:
+    commands: int
+    cpu_seconds: float
+
+
+def redis_counters(port: int) -> RedisCounters:
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    try:
+        stats = client.info("commandstats")
+        cpu = client.info("cpu")
+    finally:
+        client.close()
+    commands = sum(int(entry["calls"]) for entry in stats.values())
+    return RedisCounters(commands, float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    cpu_seconds: float
+    redis: RedisCounters | None
+
+
+def snapshot(pids: Sequence[int], redis_port: int | None) -> Snapshot:
+    cpu = sum(cpu_seconds(pid) for pid in pids)
+    return Snapshot(cpu, redis_counters(redis_port) if redis_port else None)
+
+
+def cost_per_event(before: Snapshot, after: Snapshot, delivered: int) -> dict[str, float]:
+    """CPU seconds per 1,000 delivered events summed over the instances; with Redis, its
+    commands and CPU milliseconds per event (the INFO call of the probe itself excluded)."""
+    if delivered == 0:
+        return {}
+    costs = {"cpu_seconds_per_1000": 1000 * (after.cpu_seconds - before.cpu_seconds) / delivered}
+    if before.redis and after.redis:
+        commands = after.redis.commands - before.redis.commands - 2  # the probe's own INFO
+        costs["redis_commands_per_event"] = commands / delivered
+        costs["redis_cpu_ms_per_event"] = (
+            1000 * (after.redis.cpu_seconds - before.redis.cpu_seconds) / delivered
+        )
+    return costs
+
+
+def gc_pause_max(ports: Sequence[int]) -> float | None:
+    """The worst `axp_chat_gc_pause_max_seconds` over the instances, if they export it."""
+    worst: float | None = None
+    for port in ports:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.TransportError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(GC_GAUGE):
+                value = float(line.rsplit(" ", 1)[1])
+                worst = value if worst is None else max(worst, value)
+    return worst
