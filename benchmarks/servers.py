@@ -195,6 +195,11 @@ CONNECTOR_ENV = {
     # a run must not be cut short by the inactivity timers
     "AXP_CHAT_CHAT_IDLE_TIMEOUT": "86400",
     "AXP_CHAT_SESSION_IDLE_TIMEOUT": "86400",
+    # every load client comes from loopback; the probes read /metrics from each instance
+    "AXP_CHAT_LOGINS_PER_IP_PER_MINUTE": "100000",
+    "AXP_CHAT_LOGINS_PER_MINUTE": "1000000",
+    "AXP_CHAT_CONNECTIONS_PER_IP": "100000",
+    "AXP_CHAT_METRICS_PUBLIC": "true",
 }
 
 

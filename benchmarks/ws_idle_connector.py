@@ -62,7 +62,13 @@ def serve(port: int, deflate: bool) -> None:
         async def connection_closed(self, session_id: str) -> None:
             return None
 
-    limits = TransportLimits(bind_timeout=600, recheck_seconds=0)
+    limits = TransportLimits(  # every socket comes from loopback: no per-address limits
+        bind_timeout=600,
+        recheck_seconds=0,
+        connections_per_address=10_000_000,
+        logins_per_address_per_minute=10_000_000,
+        logins_per_minute=10_000_000,
+    )
     app = create_app(service=MinimalService(), bus=LocalBus(), limits=limits)
     options = {**uvicorn_options(limits), "ws_per_message_deflate": deflate}
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **options)

@@ -61,7 +61,9 @@ def connector_env(
     emulator_url: str, public_url: str, store_url: str, **more: str
 ) -> dict[str, str]:
     """The environment of a `serve` process wired to the emulator at `emulator_url` (whose
-    default credentials it uses), guest mode on; `more` adds or overrides settings."""
+    default credentials it uses), guest mode on, no per-address limits (every test client comes
+    from loopback), `/metrics` on the public listener (tests read it); `more` adds or overrides
+    settings."""
     return {
         "AXP_CHAT_AXP_BASE_URL": emulator_url,
         "AXP_CHAT_AXP_ACCOUNT_ID": "ABCDEF",
@@ -77,6 +79,10 @@ def connector_env(
         "AXP_CHAT_GUEST_MODE": "true",
         "AXP_CHAT_MESSAGE_HOLD_WINDOW": "0.5",
         "AXP_CHAT_LOG_FORMAT": "console",
+        "AXP_CHAT_LOGINS_PER_IP_PER_MINUTE": "100000",
+        "AXP_CHAT_LOGINS_PER_MINUTE": "1000000",
+        "AXP_CHAT_CONNECTIONS_PER_IP": "100000",
+        "AXP_CHAT_METRICS_PUBLIC": "true",
         **more,
     }
 

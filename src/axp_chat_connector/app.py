@@ -7,11 +7,15 @@
 
 WebSocket scopes for `/v1/ws` go straight to the raw `WebSocketHandler` (no middleware frames
 held by an idle socket); everything else, lifespan included, goes to the Starlette app:
-`/healthz`, `/readyz`, `/metrics`, the long-polling routes, the SSE stream (`/v1/sse`), then
+`/healthz`, `/readyz`, `/metrics` only when `metrics_public` (else it is served by
+`metrics_app` on an internal listener), the long-polling routes, the SSE stream (`/v1/sse`), then
 `extra_routes`. Long-polling and SSE answers carry CORS headers for the allowed origins.
-`X-Forwarded-For`/`-Proto` from `trusted_proxies` are applied by the Starlette side only
-(`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would hold a coroutine
-frame per idle WebSocket).
+Every HTTP answer carries `X-Content-Type-Options: nosniff` and a CSP whose `frame-ancestors`
+are `frame_ancestors` (`security_headers`).
+`X-Forwarded-For`/`-Proto` from `limits.trusted_proxies` (nobody's by default) are applied by
+the Starlette side (`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would
+hold a coroutine frame per idle WebSocket); the WebSocket handler reads its client's address
+with `limits.client_address`, the same rule (the right-most hop that is not a trusted proxy).
 `direct_routes` (`(path prefix, route)`) skip the middleware stack too: the webhook receiver,
 a server-to-server hot path that needs neither CORS nor forwarded addresses.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Final
@@ -44,11 +49,14 @@ from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.wire_asyncapi import asyncapi_document
+from axp_chat_connector.security_headers import SecurityHeaders
+from axp_chat_connector.security_log import SecurityLog
+from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.longpoll import LongPoll
 from axp_chat_connector.transports.service import ClientService
-from axp_chat_connector.transports.shell import Holds, Parts
+from axp_chat_connector.transports.shell import Parts
 from axp_chat_connector.transports.sse import ServerSentEvents
 from axp_chat_connector.transports.websocket import WebSocketHandler
 
@@ -119,13 +127,20 @@ def create_app(
     on_startup: Sequence[Callback] = (),
     on_shutdown: Sequence[Callback] = (),
     metrics: Metrics | None = None,
-    trusted_proxies: str = "127.0.0.1",
     direct_routes: Sequence[tuple[str, BaseRoute]] = (),
+    metrics_public: bool = False,
+    frame_ancestors: Sequence[str] = ("'none'",),
+    security: SecurityLog | None = None,
 ) -> ConnectorApp:
     limits = limits or TransportLimits()
     metrics = metrics or Metrics()
     hub = Hub(bus, service, limits)
-    parts = Parts(service, hub, limits, metrics)
+    logins = LoginGate(
+        limits.logins_per_address_per_minute, limits.logins_per_minute, time.monotonic()
+    )
+    addresses = Holds(limits.connections_per_address, per="client address")
+    security = security or SecurityLog(metrics.security_events)
+    parts = Parts(service, hub, limits, metrics, logins, addresses, security)
     websocket = WebSocketHandler(parts)
     holds = Holds(limits.max_held_per_session)
     longpoll = LongPoll(parts, holds)
@@ -148,13 +163,18 @@ def create_app(
     origins = sorted(limits.allowed_origins) or ["*"]
     starlette = Starlette(
         routes=[
-            *_operations_routes(bus, readiness, metrics),
+            *_operations_routes(bus, readiness),
+            *([metrics_route(metrics)] if metrics_public else []),
             *longpoll.routes(),
             *sse.routes(),
             *extra_routes,
         ],
         middleware=[
-            Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted_proxies),
+            Middleware(SecurityHeaders, frame_ancestors=frame_ancestors),
+            Middleware(
+                ProxyHeadersMiddleware,
+                trusted_hosts=[str(network) for network in limits.trusted_proxies],
+            ),
             Middleware(
                 CORSMiddleware,
                 allow_origins=origins,
@@ -165,12 +185,29 @@ def create_app(
         ],
         lifespan=run,
     )
-    direct = [(prefix, Router(routes=[route])) for prefix, route in direct_routes]
+    direct = [
+        (prefix, SecurityHeaders(Router(routes=[route]), frame_ancestors))
+        for prefix, route in direct_routes
+    ]
     return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)
 
 
-def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) -> list[Route]:
-    """`/healthz`, `/readyz`, `/metrics`, `/v1/asyncapi.json`."""
+def metrics_route(metrics: Metrics) -> Route:
+    """`GET /metrics` (Prometheus text)."""
+
+    async def metrics_text(request: Request) -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Route("/metrics", metrics_text, methods=["GET"])
+
+
+def metrics_app(metrics: Metrics) -> Starlette:
+    """The app of the internal metrics listener (`AXP_CHAT_METRICS_PORT`): `/metrics` only."""
+    return Starlette(routes=[metrics_route(metrics)])
+
+
+def _operations_routes(bus: Bus, readiness: Readiness | None) -> list[Route]:
+    """`/healthz`, `/readyz`, `/v1/asyncapi.json`."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -184,13 +221,9 @@ def _operations_routes(bus: Bus, readiness: Readiness | None, metrics: Metrics) 
     async def asyncapi(request: Request) -> Response:
         return JSONResponse(asyncapi_document())
 
-    async def metrics_text(request: Request) -> Response:
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_text, methods=["GET"]),
         Route("/v1/asyncapi.json", asyncapi, methods=["GET"]),
     ]
 

@@ -196,6 +196,14 @@ class Settings(BaseSettings, AxpSettings):
             '`["https://www.acme.com"]`; `["*"]` allows any origin and must be said on purpose.'
         ),
     )
+    frame_ancestors: list[str] = Field(
+        default_factory=lambda: ["'none'"],
+        description=(
+            "Pages allowed to frame the connector's own answers (the SDK and widget files, the "
+            'API), as the CSP `frame-ancestors` sources, e.g. `["https://www.acme.com"]`; '
+            "`[\"'none'\"]`: no page may (the widget is a script on the host page, not a frame)."
+        ),
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description=(
@@ -375,6 +383,19 @@ class Settings(BaseSettings, AxpSettings):
     @classmethod
     def _allowed_origins(cls, value: list[str]) -> list[str]:
         return check_origins(value)
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: list[str]) -> list[str]:
+        for position, source in enumerate(value):
+            if not source or any(c.isspace() or c in ";," for c in source):
+                raise ValueError(
+                    f"entry {position + 1}: expected one CSP source (an origin, 'self' or "
+                    "'none'), without spaces, commas or semicolons"
+                )
+        if not value:
+            raise ValueError("expected at least one source; [\"'none'\"] allows no page")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

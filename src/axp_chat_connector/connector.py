@@ -32,6 +32,7 @@ from axp_chat_connector.bus import open_bus
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.security_log import SecurityLog
 from axp_chat_connector.sessions import config as session_config
 from axp_chat_connector.sessions.axp_session import AxpSessions
 from axp_chat_connector.sessions.chat import Chats, Unpark
@@ -112,6 +113,7 @@ def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
         settle_wait=session_config.SETTLE_WAIT,
         ended_session_keep=session_config.ENDED_SESSION_KEEP,
         sweep_interval=session_config.SWEEP_INTERVAL,
+        history_max_pages=settings.history_max_pages,
     )
 
 
@@ -237,6 +239,7 @@ def _client_commands(
         store=store,
         axp=axp,
         wake_outbox=wake_outbox,
+        history_max_pages=config.history_max_pages,
     )
     service = SessionService(
         records=records,
@@ -257,6 +260,10 @@ def transport_limits(settings: Settings) -> TransportLimits:
         heartbeat=float(settings.heartbeat),
         heartbeat_timeout=float(settings.heartbeat),
         max_held_per_session=settings.polls_per_session,
+        trusted_proxies=settings.trusted_proxy_networks,
+        logins_per_address_per_minute=settings.logins_per_ip_per_minute,
+        logins_per_minute=settings.logins_per_minute,
+        connections_per_address=settings.connections_per_ip,
     )
 
 
@@ -320,7 +327,8 @@ async def assemble(
             clock=time.time,
             metrics=metrics,
         )
-        receiver = webhook_receiver(settings, sessions.intake.take, metrics)
+        security = SecurityLog(metrics.security_events)
+        receiver = webhook_receiver(settings, sessions.intake.take, metrics, security=security)
         app = create_app(
             service=sessions.service,
             bus=bus,
@@ -329,6 +337,9 @@ async def assemble(
             extra_routes=web_routes(),
             direct_routes=[(CALLBACK_PREFIX, receiver.route())],
             metrics=metrics,
+            metrics_public=settings.metrics_public,
+            frame_ancestors=settings.frame_ancestors,
+            security=security,
         )
         metrics.gc.install()
         stack.callback(metrics.gc.uninstall)
@@ -350,7 +361,11 @@ async def assemble(
 
 
 def webhook_receiver(
-    settings: Settings, handler: Handler, metrics: Metrics | None = None
+    settings: Settings,
+    handler: Handler,
+    metrics: Metrics | None = None,
+    *,
+    security: SecurityLog | None = None,
 ) -> WebhookReceiver:
     """The callback route's receiver, from the settings (secret, our ids, size limit)."""
     previous = settings.callback_secret_previous
@@ -366,6 +381,7 @@ def webhook_receiver(
         max_bytes=settings.webhook_max_bytes,
         observe=None if webhook_metrics is None else webhook_metrics.observe,
         counted=None if webhook_metrics is None else webhook_metrics.counted,
+        security=security,
     )
 
 

@@ -3,6 +3,7 @@
     ConnectorError                       code="internal", 500
     ├── ClientError                      the client's fault (never retryable as sent)
     │   ├── BadRequest                   bad_request, 400 (detail lists the fields)
+    │   │   └── UnsupportedMediaType     bad_request, 415: a body that is not application/json
     │   ├── Unauthorized                 unauthorized, 401, close 4401
     │   ├── Forbidden                    forbidden, 403
     │   ├── NotFound                     not_found, 404, close 4409
@@ -63,6 +64,11 @@ class BadRequest(ClientError):
     code = "bad_request"
     http_status = 400
     title = "Bad request"
+
+
+class UnsupportedMediaType(BadRequest):
+    http_status = 415
+    title = "Unsupported media type"
 
 
 class Unauthorized(ClientError):

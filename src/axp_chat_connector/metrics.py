@@ -58,6 +58,12 @@ class Metrics:
             ["transport"],
             registry=self.registry,
         )
+        self.security_events = Counter(
+            "axp_chat_security_events",
+            "Refusals that may be an attack, by kind (`security_log.Kind`).",
+            ["kind"],
+            registry=self.registry,
+        )
         self.commands = Counter(
             "axp_chat_commands",
             "Client commands by type and result (ok, or the error code).",

@@ -1,5 +1,6 @@
 """`axp-chat-connector serve`: validate settings, get a token, ensure the webhook
-subscriptions, then serve clients and AXP's callbacks."""
+subscriptions, then serve clients and AXP's callbacks (and `/metrics` on an internal listener
+when `AXP_CHAT_METRICS_PORT` is set)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import asyncio
 import structlog
 import uvicorn
 
+from axp_chat_connector.app import metrics_app
 from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_OK
 from axp_chat_connector.config import Settings, SettingsError, load_settings
 from axp_chat_connector.connector import assemble, transport_limits
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.logs import configure_logging
+from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.transports.limits import uvicorn_options
 
 _log = structlog.get_logger(__name__)
@@ -46,7 +49,37 @@ async def serve(
 ) -> None:
     async with assemble(settings, token_secret=token_secret) as parts:
         _log.info("connector.listening", url=f"http://{host}:{port}")
-        await uvicorn.Server(uvicorn_config(parts.app, settings, host, port)).serve()
+        public = uvicorn.Server(uvicorn_config(parts.app, settings, host, port))
+        if settings.metrics_port is None:
+            await public.serve()
+            return
+        internal = uvicorn.Server(metrics_config(parts.metrics, settings))
+        _log.info(
+            "connector.metrics", url=f"http://{settings.metrics_host}:{settings.metrics_port}"
+        )
+        await _until_either_stops(public, internal)
+
+
+def metrics_config(metrics: Metrics, settings: Settings) -> uvicorn.Config:
+    """The internal listener of `AXP_CHAT_METRICS_PORT`: `/metrics` only."""
+    return uvicorn.Config(
+        metrics_app(metrics),
+        host=settings.metrics_host,
+        port=settings.metrics_port or 0,
+        access_log=False,
+        lifespan="off",
+        log_level="warning",
+    )
+
+
+async def _until_either_stops(public: uvicorn.Server, internal: uvicorn.Server) -> None:
+    """Serve both; when one stops (a signal stops both), the other is told to stop too."""
+    tasks = [asyncio.ensure_future(server.serve()) for server in (public, internal)]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        public.should_exit = internal.should_exit = True
+        await asyncio.gather(*tasks)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -56,3 +56,5 @@ class ServiceConfig:
     settle_wait: float
     ended_session_keep: float
     sweep_interval: float
+    history_max_pages: int = 5
+    """AXP List Messages pages one `history` command reads at most."""

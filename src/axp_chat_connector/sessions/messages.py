@@ -20,8 +20,6 @@ from axp_chat_connector.sessions.timers import Timers
 from axp_chat_connector.store.base import Store
 
 HISTORY_PAGE: Final = 50
-HISTORY_PAGES: Final = 40
-"""History reads at most this many pages of List Messages."""
 
 
 class Messages:
@@ -35,6 +33,7 @@ class Messages:
         store: Store,
         axp: AxpClient,
         wake_outbox: asyncio.Event,
+        history_max_pages: int,
     ) -> None:
         self.records = records
         self.axp_sessions = axp_sessions
@@ -43,6 +42,8 @@ class Messages:
         self.store = store
         self.axp = axp
         self.wake_outbox = wake_outbox
+        self.history_max_pages = history_max_pages
+        """List Messages pages one `history` reads at most."""
 
     async def send(self, command: frames.Send, record: SessionRecord) -> dict[str, Any]:
         assert record.dialog_id is not None
@@ -68,7 +69,7 @@ class Messages:
             return codec.ok(command.id, messages=[])
         collected: list[dict[str, Any]] = []
         now = self.records.now()
-        for page in range(1, HISTORY_PAGES + 1):
+        for page in range(1, self.history_max_pages + 1):
             try:
                 answer = await self.axp.list_messages(
                     record.engagement_id,

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 from starlette.requests import Request
 
-from axp_chat_connector.errors import BadRequest, TooLarge
+from axp_chat_connector.errors import BadRequest, TooLarge, UnsupportedMediaType
+
+JSON_TYPE: Final = "application/json"
+
+
+def require_json(request: Request) -> None:
+    """`UnsupportedMediaType` unless the body is declared `application/json` (a cross-site
+    form or `text/plain` POST, which a browser sends without asking, is refused unread)."""
+    declared = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if declared != JSON_TYPE:
+        raise UnsupportedMediaType(f"Content-Type must be {JSON_TYPE}")
 
 
 async def read_body(request: Request, limit: int) -> bytes:

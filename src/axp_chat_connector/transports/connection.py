@@ -8,7 +8,8 @@ write what it gives back and close when it says so. No awaits, no clock: `now` i
 Frames in (`receive_text` for a WebSocket text frame, `receive_item` for one command of a
 long-polling batch) give one `Step`:
 - `Reply(frame)`: answer at once (a frame that is not a command, a paced-out command, a
-  command the binding does not admit) — the service is not called;
+  command the binding does not admit, a `login` over the per-address or per-instance rate of
+  `LoginGate`) — the service is not called;
 - `Run(command, session_id)`: call `service.execute(command, session_id=…)`, then pass the
   `Answer` to `answered` (or the error to `failed`), write the frame it returns, and call
   `answer_sent`, which says whether to close, or to join the session's hub (`Bound`);
@@ -37,6 +38,7 @@ from axp_chat_connector.protocol.codes import CloseCode, CommandType, EventType
 from axp_chat_connector.protocol.frames import Command
 from axp_chat_connector.sessions.lifecycle import Binding, admit
 from axp_chat_connector.sessions.service import Answer, Bound
+from axp_chat_connector.transports.admission import LoginGate
 from axp_chat_connector.transports.limits import TransportLimits
 from axp_chat_connector.transports.pacing import Pace
 
@@ -99,7 +101,18 @@ class Delivery(Enum):
 
 
 class ClientConnection:
-    __slots__ = ("_after", "closing", "cursor", "limits", "mode", "pace", "running", "session_id")
+    __slots__ = (
+        "_after",
+        "address",
+        "closing",
+        "cursor",
+        "limits",
+        "logins",
+        "mode",
+        "pace",
+        "running",
+        "session_id",
+    )
 
     def __init__(
         self,
@@ -109,8 +122,15 @@ class ClientConnection:
         pace: Pace | None = None,
         session_id: str | None = None,
         cursor: int = 0,
+        logins: LoginGate | None = None,
+        address: str = "",
     ) -> None:
         self.limits = limits
+        self.logins = logins
+        """Logins per client address and per instance (None: not limited), shared by every
+        connection of the instance."""
+        self.address = address
+        """The client's address (the right-most hop not a trusted proxy)."""
         self.pace = pace or Pace(limits.commands_per_second, limits.command_burst, now=0.0)
         """Shared by the requests of one client for long polling; a full bucket by default
         (its clock starts at the first command)."""
@@ -165,6 +185,10 @@ class ClientConnection:
                 return Close(CloseCode.RATE_LIMITED)
             refused = RateLimited("too many commands", retry_after=wait)
             return Reply(error(refused, command.id), kind.value)
+        if kind is CommandType.LOGIN and self.logins is not None:
+            refused_login = self.logins.take(self.address, now)
+            if refused_login is not None:
+                return Reply(error(refused_login, command.id), kind.value)
         run_as = self.session_id
         if self.mode is Mode.BATCH and kind in _BINDING:
             run_as = None  # a batch may log in again whatever its bearer says

@@ -8,6 +8,7 @@ settings that must agree with it (heartbeat pings, the largest message uvicorn b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from axp_chat_connector.transports.wsproto_server import ConnectorWSProtocol
@@ -34,6 +35,16 @@ class TransportLimits:
     allowed_origins: frozenset[str] = field(default_factory=frozenset)
     """`Origin` values allowed for WebSocket upgrades and long polling (scheme://host[:port]);
     empty or containing `*`: any. Requests without `Origin` (not from a browser) are allowed."""
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    """Networks of the reverse proxies whose `X-Forwarded-For` is honoured (empty: nobody's;
+    the peer is the client)."""
+    logins_per_address_per_minute: int = 10
+    """`login` commands per client address per minute (`rate_limited` beyond)."""
+    logins_per_minute: int = 600
+    """`login` commands per minute on this instance, all clients together."""
+    connections_per_address: int = 50
+    """WebSockets, SSE streams and held long polls open at once per client address (one more:
+    WebSocket close 4429, HTTP 429)."""
     poll_max_wait: float = 30.0
     """Longest a `GET /v1/poll/events` is held (`wait` is clamped to it)."""
     poll_default_wait: float = 25.0
@@ -64,6 +75,25 @@ class TransportLimits:
             return True
         return origin.rstrip("/").lower() in self.allowed_origins
 
+    def trusted(self, host: str) -> bool:
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
+
+    def client_address(self, peer: str, forwarded_for: str | None) -> str:
+        """The client's address: `peer`, or when the peer is a trusted proxy the right-most
+        `X-Forwarded-For` hop that is not one (all of them trusted: the left-most)."""
+        if not self.trusted(peer):
+            return peer
+        hops = [hop.strip() for hop in (forwarded_for or "").split(",")]
+        hops = [hop for hop in hops if hop]
+        for hop in reversed(hops):
+            if not self.trusted(hop):
+                return hop
+        return hops[0] if hops else peer
+
     def __post_init__(self) -> None:
         normalised = frozenset(o.rstrip("/").lower() for o in self.allowed_origins)
         object.__setattr__(self, "allowed_origins", normalised)
@@ -75,8 +105,10 @@ class TransportLimits:
             raise ValueError("poll_default_wait must be in (0, poll_max_wait]")
         if self.max_batch < 1 or self.max_events_per_read < 1:
             raise ValueError("batch sizes must be positive")
-        if self.max_held_per_session < 1:
-            raise ValueError("max_held_per_session must be positive")
+        if self.max_held_per_session < 1 or self.connections_per_address < 1:
+            raise ValueError("max_held_per_session and connections_per_address must be positive")
+        if self.logins_per_address_per_minute < 1 or self.logins_per_minute < 1:
+            raise ValueError("login limits must be positive")
 
 
 def uvicorn_options(limits: TransportLimits) -> dict[str, Any]:

@@ -18,8 +18,9 @@ session or client address between requests):
   durable seq. Events no longer kept: 410 problem with code `gap` and `seq` (the oldest kept).
   `after` is an integer from 0 to `SEQ_MAX` (else 400). A session holds at most
   `max_held_per_session` polls and SSE streams at once (one more: 429 problem).
-Both check `Origin` (403 problem) and bound the body (413 problem). Errors are RFC 9457
-problem+json bodies from `errors.to_problem`.
+Both check `Origin` (403 problem); the POST needs `Content-Type: application/json` (else 415
+problem: no cross-site "simple" form POST logs in) and a bounded body (413 problem). Errors
+are RFC 9457 problem+json bodies from `errors.to_problem`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from starlette.routing import Route
 
 from axp_chat_connector.errors import BadRequest, ConnectorError, Gap, Unauthorized
 from axp_chat_connector.protocol.codec import encode
-from axp_chat_connector.transports.body import decode_json, read_body
+from axp_chat_connector.transports.admission import Holds
+from axp_chat_connector.transports.body import JSON_TYPE, decode_json, read_body, require_json
 from axp_chat_connector.transports.connection import (
     ClientConnection,
     Close,
@@ -47,12 +49,12 @@ from axp_chat_connector.transports.connection import (
 )
 from axp_chat_connector.transports.pacing import Pace
 from axp_chat_connector.transports.shell import (
-    Holds,
     Parts,
     Shell,
     bearer_token,
     check_origin,
     client_gone,
+    client_host,
     connection_closed,
     problem,
     run_command,
@@ -61,9 +63,10 @@ from axp_chat_connector.transports.shell import (
 
 _log = structlog.get_logger(__name__)
 
+NO_STORE: Final = {"Cache-Control": "no-store"}
+"""Answers carry tokens (login, resume) and chat events: never kept by a cache."""
 PACES_MAX: Final = 50_000
 """Rate-limit states remembered (least recently used dropped first)."""
-_JSON: Final = "application/json"
 
 
 class _Waiter:
@@ -122,17 +125,23 @@ class LongPoll(Shell):
     async def commands(self, request: Request) -> Response:
         try:
             check_origin(self.limits, request)
+            require_json(request)
             items = await self._batch(request)
             session_id = await self._session(request, required=False)
         except ConnectorError as exc:
-            return problem(exc)
-        key = session_id or f"ip:{request.client.host if request.client else ''}"
+            return self.refused(exc, client_host(request))
+        address = client_host(request)
         conn = ClientConnection(
-            self.limits, Mode.BATCH, pace=self._pace(key), session_id=session_id
+            self.limits,
+            Mode.BATCH,
+            pace=self._pace(session_id or f"ip:{address}"),
+            session_id=session_id,
+            logins=self.logins,
+            address=address,
         )
         refused = conn.lockout(time.monotonic())
         if refused is not None:
-            return problem(refused)
+            return self.refused(refused, address)
         answers = []
         for item in items:
             step = conn.receive_item(item, time.monotonic())
@@ -143,9 +152,10 @@ class LongPoll(Shell):
                 assert not isinstance(step, Close), "a batch never closes"
                 frame = await run_command(self.service, conn, step, self.metrics, self.transport)
                 conn.answer_sent()
+            self.watch(frame, address)
             answers.append(encode(frame))
         self.metrics.poll_answers.inc(len(answers))
-        return Response("[" + ",".join(answers) + "]", media_type=_JSON)
+        return Response("[" + ",".join(answers) + "]", media_type=JSON_TYPE, headers=NO_STORE)
 
     async def _batch(self, request: Request) -> list[Any]:
         data = decode_json(await read_body(request, self.limits.max_body_bytes))
@@ -176,13 +186,20 @@ class LongPoll(Shell):
             session_id = await self._session(request, required=True)
             assert session_id is not None
             after, wait = self._query(request)
+            self.addresses.take(client_host(request))
+        except ConnectorError as exc:
+            return self.refused(exc, client_host(request))
+        address = client_host(request)
+        try:
             self.holds.take(session_id)
         except ConnectorError as exc:
-            return problem(exc)
+            self.addresses.release(address)
+            return self.refused(exc, address)
         try:
             return await self._hold(request, session_id, after, wait)
         finally:
             self.holds.release(session_id)
+            self.addresses.release(address)
 
     async def _hold(self, request: Request, session_id: str, after: int, wait: float) -> Response:
         """Answer at once with the events after `after`, or hold until some come."""
@@ -217,7 +234,7 @@ class LongPoll(Shell):
             self.metrics.poll_ephemeral.inc(len(waiter.ephemerals))
             texts.extend(waiter.ephemerals)
         body = '{"events":[' + ",".join(texts) + '],"seq":' + str(last) + "}"
-        return Response(body, media_type=_JSON)
+        return Response(body, media_type=JSON_TYPE, headers=NO_STORE)
 
     def _deliver(self, conn: ClientConnection, events: list[dict[str, Any]]) -> list[str]:
         """The texts of the events after the connection's cursor, up to `session.ended`."""

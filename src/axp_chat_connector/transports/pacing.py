@@ -22,6 +22,15 @@ class Pace:
         self.strikes = 0
         """Commands refused in a row (reset by the next admitted command)."""
 
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0.0: one is there now); spends nothing."""
+        tokens = self._tokens(now)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def full(self, now: float) -> bool:
+        """The bucket has refilled: a new `Pace` would behave the same (forgettable)."""
+        return self._tokens(now) >= self.burst
+
     def take(self, now: float) -> float:
         """Admit one command: 0.0 if a token was taken, else the seconds until one is there
         (a strike; no token spent)."""

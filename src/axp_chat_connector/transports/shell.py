@@ -28,6 +28,8 @@ from axp_chat_connector.errors import (
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.frames import SEQ_MAX, Resume
+from axp_chat_connector.security_log import Kind, SecurityLog
+from axp_chat_connector.transports.admission import Holds, LoginGate
 from axp_chat_connector.transports.connection import ClientConnection, Delivery, Frame, Run
 from axp_chat_connector.transports.hub import Hub
 from axp_chat_connector.transports.limits import TransportLimits
@@ -36,6 +38,11 @@ from axp_chat_connector.transports.service import ClientService
 _log = structlog.get_logger(__name__)
 
 _SEQ_DIGITS: Final = len(str(SEQ_MAX))
+_REFUSAL_KINDS: Final = {
+    Unauthorized.code: Kind.BAD_TOKEN,
+    Forbidden.code: Kind.ORIGIN_REFUSED,
+    RateLimited.code: Kind.RATE_LIMITED,
+}
 
 Write = Callable[[str, int | None], Awaitable[bool]]
 """Write one frame's text (with its seq when durable); False when the connection is over."""
@@ -49,6 +56,12 @@ class Parts:
     hub: Hub
     limits: TransportLimits
     metrics: Metrics
+    logins: LoginGate
+    """Logins per client address and per instance, for every transport."""
+    addresses: Holds
+    """WebSockets, SSE streams and held long polls open now per client address."""
+    security: SecurityLog
+    """Where refusals that may be an attack are counted and logged (throttled)."""
 
 
 class Shell:
@@ -60,34 +73,23 @@ class Shell:
         self.hub = parts.hub
         self.limits = parts.limits
         self.metrics = parts.metrics
+        self.logins = parts.logins
+        self.addresses = parts.addresses
+        self.security = parts.security
 
+    def refused(self, exc: ConnectorError, address: str) -> Response:
+        """The problem answer for `exc`, reported to the security log when it may be an
+        attack (a bad token, an origin refused, a rate exceeded)."""
+        kind = _REFUSAL_KINDS.get(exc.code)
+        if kind is not None:
+            self.security.report(kind, address)
+        return problem(exc)
 
-class Holds:
-    """The long polls and SSE streams held now, per session, within `max_held_per_session`."""
-
-    __slots__ = ("_held", "limit")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._held: dict[str, int] = {}
-
-    def take(self, session_id: str) -> None:
-        """Count one more held request of `session_id`; `RateLimited` when it has too many."""
-        held = self._held.get(session_id, 0)
-        if held >= self.limit:
-            raise RateLimited(f"at most {self.limit} held requests per session")
-        self._held[session_id] = held + 1
-
-    def release(self, session_id: str) -> None:
-        held = self._held.get(session_id, 0) - 1
-        if held > 0:
-            self._held[session_id] = held
-        else:
-            self._held.pop(session_id, None)
-
-    def __len__(self) -> int:
-        """Sessions holding requests now."""
-        return len(self._held)
+    def watch(self, frame: Frame, address: str) -> None:
+        """Report an `error` frame that may be an attack to the security log."""
+        kind = _REFUSAL_KINDS.get(frame.get("code", ""))
+        if kind is not None:
+            self.security.report(kind, address)
 
 
 class Drained(Enum):
@@ -187,6 +189,12 @@ def problem(exc: ConnectorError) -> Response:
         media_type="application/problem+json",
         headers=headers,
     )
+
+
+def client_host(request: Request) -> str:
+    """The client's address of an HTTP request (forwarded headers from trusted proxies are
+    applied by `create_app`'s proxy-header middleware)."""
+    return request.client.host if request.client else ""
 
 
 def check_origin(limits: TransportLimits, request: Request) -> None:

@@ -32,15 +32,16 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from axp_chat_connector.errors import ConnectorError, Unauthorized
+from axp_chat_connector.transports.admission import Holds
 from axp_chat_connector.transports.connection import ClientConnection, Mode
 from axp_chat_connector.transports.shell import (
     Drained,
-    Holds,
     Parts,
     Shell,
     bearer_token,
     check_origin,
     client_gone,
+    client_host,
     connection_closed,
     drain,
     problem,
@@ -112,16 +113,24 @@ class ServerSentEvents(Shell):
             check_origin(self.limits, request)
             session_id = await self._session(request)
             after = self._resume_point(request)
+            self.addresses.take(client_host(request))
+        except ConnectorError as exc:
+            await self.refused(exc, client_host(request))(scope, receive, send)
+            return
+        address = client_host(request)
+        try:
             self.holds.take(session_id)
             if "last-event-id" in request.headers:  # EventSource reconnecting on its own
                 self.metrics.resumes.labels(self.transport).inc()
         except ConnectorError as exc:
-            await problem(exc)(scope, receive, send)
+            self.addresses.release(address)
+            await self.refused(exc, address)(scope, receive, send)
             return
         try:
             await self._open(session_id, after, scope, receive, send)
         finally:
             self.holds.release(session_id)
+            self.addresses.release(address)
 
     async def _open(
         self, session_id: str, after: int, scope: Scope, receive: Receive, send: Send

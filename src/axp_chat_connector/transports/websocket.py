@@ -6,7 +6,8 @@ other task while idle. Heartbeats are uvicorn's WebSocket pings (timers, `uvicor
 
 The protocol (binding, cursor, pacing, close rules) is the pure `connection.ClientConnection`;
 this module does the I/O around it. A connection:
-- checks `Origin` before accepting (refused: the handshake is answered 403);
+- checks `Origin` before accepting (refused: the handshake is answered 403); one more than
+  `connections_per_address` open from the client's address is accepted and closed with 4429;
 - must bind (`login`/`resume`) within `bind_timeout` (close 4408); other commands before
   that get `unauthorized`, after it `login`/`resume` get `invalid_state` (`lifecycle.admit`);
 - answers every command exactly once with the service's frame (nothing for `{}`: an `ack`
@@ -42,6 +43,7 @@ from axp_chat_connector.background import spawn
 from axp_chat_connector.errors import ConnectorError
 from axp_chat_connector.protocol.codec import encode
 from axp_chat_connector.protocol.codes import CloseCode
+from axp_chat_connector.security_log import Kind
 from axp_chat_connector.sessions.service import Bound
 from axp_chat_connector.transports.connection import ClientConnection, Close, Mode, Reply
 from axp_chat_connector.transports.pacing import Pace
@@ -103,11 +105,27 @@ class WebSocketHandler(Shell):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
+        peer = scope["client"][0] if scope.get("client") else ""
+        address = self.limits.client_address(peer, header(scope, b"x-forwarded-for"))
         if not self.limits.origin_allowed(header(scope, b"origin")):
+            self.security.report(Kind.ORIGIN_REFUSED, address)
             await send({"type": "websocket.close", "code": CloseCode.POLICY})  # HTTP 403
             return
+        try:
+            self.addresses.take(address)
+        except ConnectorError as exc:  # too many connections from this address
+            self.security.report(Kind.RATE_LIMITED, address)
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": exc.close_code})
+            return
+        try:
+            await self._serve(address, receive, send)
+        finally:
+            self.addresses.release(address)
+
+    async def _serve(self, address: str, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.accept"})
-        conn = WebSocketConnection(self, send)
+        conn = WebSocketConnection(self, send, address)
         conn.task = asyncio.current_task()
         self.connections += 1
         self.metrics.ws_connections.inc()
@@ -144,16 +162,20 @@ class WebSocketHandler(Shell):
         else:
             step = protocol.receive_text(text, time.monotonic())
         if isinstance(step, Close):
+            if step.code == CloseCode.RATE_LIMITED:
+                self.security.report(Kind.FLOOD, protocol.address)
             await conn.close(step.code)
             return False
         if isinstance(step, Reply):
             self.metrics.command(step.label, step.frame)
+            self.watch(step.frame, protocol.address)
             return await conn.write(encode(step.frame))
         conn.busy = True  # not to be cancelled half-way by the watchdog
         try:
             frame = await run_command(self.service, protocol, step, self.metrics, self.transport)
         finally:
             conn.busy = False
+        self.watch(frame, protocol.address)
         if frame:
             if not await conn.write(encode(frame)):
                 return False
@@ -206,7 +228,7 @@ class WebSocketConnection:
         "task",
     )
 
-    def __init__(self, handler: WebSocketHandler, send: Send) -> None:
+    def __init__(self, handler: WebSocketHandler, send: Send, address: str) -> None:
         limits = handler.limits
         self.handler = handler
         self.joined = False
@@ -216,6 +238,8 @@ class WebSocketConnection:
             limits,
             Mode.SOCKET,
             pace=Pace(limits.commands_per_second, limits.command_burst, time.monotonic()),
+            logins=handler.logins,
+            address=address,
         )
         self.target = 0
         """The highest seq the bus announced that may not have been read yet."""

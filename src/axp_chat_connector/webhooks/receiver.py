@@ -32,6 +32,7 @@ from axp_chat_connector.errors import (
     TooLarge,
     to_problem,
 )
+from axp_chat_connector.security_log import Kind, SecurityLog
 from axp_chat_connector.transports.body import decode_json, read_body
 
 _log = structlog.get_logger(__name__)
@@ -75,6 +76,7 @@ class WebhookReceiver:
         handler: Handler,
         max_bytes: int = DEFAULT_MAX_BYTES,
         observe: Observe | None = None,
+        security: SecurityLog | None = None,
         counted: Callable[[str], None] | None = None,
     ) -> None:
         """`counted`: told the result of every POST (an outcome, or why it was refused)."""
@@ -86,6 +88,7 @@ class WebhookReceiver:
         self._handler = handler
         self._max_bytes = max_bytes
         self._observe = observe
+        self._security = security
         self._counted = counted
         self.counts: dict[str, int] = {}
 
@@ -108,7 +111,12 @@ class WebhookReceiver:
         started = time.perf_counter()
         if not self._authentic(request.path_params["secret"]):
             self._count("unauthorized")
-            _log.warning("webhook.bad_secret")
+            if self._security is not None:  # throttled, with the source address
+                self._security.report(
+                    Kind.BAD_CALLBACK_SECRET, request.client.host if request.client else ""
+                )
+            else:
+                _log.warning("webhook.bad_secret")
             return _problem(NotFound("no such callback"))
         try:
             body = decode_json(await read_body(request, self._max_bytes))

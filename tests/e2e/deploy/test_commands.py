@@ -92,6 +92,24 @@ def test_serve_serves_the_sdk_and_the_widget_but_no_demo_shop(
             assert httpx.get(url + script).status_code == 200, script
 
 
+@pytest.mark.e2e
+def test_serve_keeps_metrics_on_the_internal_listener(emulator_url: str, tmp_path: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = connector_env(
+        emulator_url,
+        url,
+        f"sqlite:///{tmp_path / 'connector.db'}",
+        AXP_CHAT_METRICS_PUBLIC="false",
+        AXP_CHAT_METRICS_PORT=str(metrics_port),
+    )
+    with spawn(["serve", "--port", str(port)], f"{url}/readyz", env=env, timeout=30):
+        assert httpx.get(f"{url}/metrics").status_code == 404
+        internal = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert internal.status_code == 200
+        assert "axp_chat_connections" in internal.text
+
+
 @contextlib.contextmanager
 def demo(port: int, *args: str, env: dict[str, str]) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.integration.sessions.conftest import Frame, Harness
+from pathlib import Path
+
+from axp_chat_connector.protocol.frames import HISTORY_LIMIT_MAX
+from axp_chat_connector.sessions.messages import HISTORY_PAGE
+from tests.integration.sessions.conftest import Frame, Harness, running_harness
 
 
 async def converse(harness: Harness, session_id: str, engagement_id: str) -> list[str]:
@@ -85,3 +89,16 @@ async def test_after_ack_a_resume_before_the_trimmed_events_gets_gap_and_is_boun
     assert kept.frame["seq"] == last
     assert kept.bound is not None
     assert kept.bound.after == 5
+
+
+async def test_history_reads_at_most_history_max_pages_of_list_messages(tmp_path: Path) -> None:
+    async with running_harness(tmp_path, config={"history_max_pages": 1}) as harness:
+        session_id, engagement_id, _ = await harness.chatting()
+        texts = [f"agent {n}" for n in range(HISTORY_PAGE + 1)]
+        for text in texts:
+            await harness.say(engagement_id, text)
+        await harness.text(session_id, texts[-1])
+
+        read = await history(harness, session_id, limit=HISTORY_LIMIT_MAX)
+
+    assert [m["text"] for m in read] == texts[:HISTORY_PAGE]  # one page, oldest first

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
+from ipaddress import ip_network
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from websockets.exceptions import InvalidStatus
 
-from axp_chat_connector.app import create_app
+from axp_chat_connector.app import create_app, metrics_app
 from axp_chat_connector.bus.local import LocalBus
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.transports.limits import TransportLimits, uvicorn_options
@@ -57,7 +58,7 @@ async def test_readyz_names_the_failing_parts() -> None:
 
 
 async def test_metrics_count_connections_commands_frames_and_latency() -> None:
-    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+    async with running(metrics_public=True) as env, httpx.AsyncClient(base_url=env.url) as http:
         async with open_ws(env.ws_url) as ws:
             session = (await login(ws))["sessionId"]
             await eventually(lambda: env.service.live(session) == 1)
@@ -173,11 +174,54 @@ async def test_forwarded_client_addresses_are_trusted_from_trusted_proxies_only(
         return PlainTextResponse(request.client.host if request.client else "")
 
     route = Route("/whoami", whoami)
+    chain = {"X-Forwarded-For": "198.51.100.1, 203.0.113.7, 127.0.0.9"}
     async with running(extra_routes=[route]) as env, httpx.AsyncClient(base_url=env.url) as http:
-        forwarded = {"X-Forwarded-For": "203.0.113.7"}
-        assert (await http.get("/whoami", headers=forwarded)).text == "203.0.113.7"
+        assert (await http.get("/whoami", headers=chain)).text == "127.0.0.1"  # nobody trusted
+    behind_proxy = TransportLimits(recheck_seconds=0, trusted_proxies=(ip_network("127.0.0.0/8"),))
     async with (
-        running(extra_routes=[route], trusted_proxies="10.0.0.1") as env,
+        running(behind_proxy, extra_routes=[route]) as env,
         httpx.AsyncClient(base_url=env.url) as http,
     ):
-        assert (await http.get("/whoami", headers=forwarded)).text == "127.0.0.1"
+        # the right-most hop that is not a trusted proxy: what the client added is ignored
+        assert (await http.get("/whoami", headers=chain)).text == "203.0.113.7"
+
+
+async def test_metrics_are_not_on_the_public_listener_unless_said_so() -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+        assert (await http.get("/metrics")).status_code == 404
+        internal = httpx.ASGITransport(app=metrics_app(env.app.metrics))
+        async with httpx.AsyncClient(transport=internal, base_url="http://metrics") as scrape:
+            answer = await scrape.get("/metrics")
+        assert answer.status_code == 200
+        assert "axp_chat_connections" in answer.text
+
+
+async def test_every_answer_is_nosniff_with_a_csp_and_token_answers_are_not_stored() -> None:
+    async def page(request: Request) -> Response:
+        return PlainTextResponse("a served file")
+
+    served = [Route("/widget/widget.js", page)]
+    direct = [("/v1/axp/callback/", Route("/v1/axp/callback/x", page))]
+    async with (
+        running(extra_routes=served, direct_routes=direct) as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        login = {"type": "login", "id": "l", "idToken": "t"}
+        logged_in = await http.post("/v1/poll/commands", json=login)
+        session = logged_in.json()[0]["sessionId"]
+        bearer = {"Authorization": f"Bearer tok-{session}"}
+        polled = await http.get("/v1/poll/events", params={"wait": 0}, headers=bearer)
+        for answer in (logged_in, polled):
+            assert answer.headers["cache-control"] == "no-store"
+        others = [await http.get(path) for path in ("/healthz", "/widget/widget.js", "/nowhere")]
+        others.append(await http.post("/v1/axp/callback/x"))
+        for answer in (logged_in, polled, *others):
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            csp = answer.headers["content-security-policy"]
+            assert csp == "default-src 'none'; frame-ancestors 'none'"
+    async with (
+        running(frame_ancestors=["https://shop.example"], extra_routes=served) as env,
+        httpx.AsyncClient(base_url=env.url) as http,
+    ):
+        csp = (await http.get("/widget/widget.js")).headers["content-security-policy"]
+        assert csp.endswith("frame-ancestors https://shop.example")

@@ -110,7 +110,8 @@ async def test_batch_and_body_limits() -> None:
         assert response.json()["code"] == "bad_request"
         response = await http.post("/v1/poll/commands", json=[], headers=bearer(session))
         assert response.status_code == 400
-        response = await http.post("/v1/poll/commands", content=b"{nope", headers=bearer(session))
+        as_json = {**bearer(session), "Content-Type": "application/json"}
+        response = await http.post("/v1/poll/commands", content=b"{nope", headers=as_json)
         assert response.status_code == 400
         huge = {"type": "send", "id": "h", "text": "x" * 5000}
         response = await http.post("/v1/poll/commands", json=huge, headers=bearer(session))
@@ -317,3 +318,23 @@ async def test_a_held_poll_is_dropped_as_soon_as_its_client_leaves() -> None:
             await poll
         await eventually(lambda: len(env.app.hub) == 0)
         assert env.service.live(session) == 0
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+async def test_a_command_post_that_is_not_declared_json_is_refused_415(
+    content_type: str | None,
+) -> None:
+    async with running() as env, httpx.AsyncClient(base_url=env.url) as http:
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        login = json.dumps({"type": "login", "id": "l", "idToken": "t"})
+        response = await http.post("/v1/poll/commands", content=login, headers=headers)
+        assert response.status_code == 415
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "bad_request"
+        assert env.service.executed == []
+        declared = {"Content-Type": "application/json; charset=utf-8"}
+        response = await http.post("/v1/poll/commands", content=login, headers=declared)
+        assert response.status_code == 200

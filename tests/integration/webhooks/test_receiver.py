@@ -12,6 +12,8 @@ import structlog
 from starlette.applications import Starlette
 
 from axp_chat_connector.errors import Conflict, StoreUnavailable
+from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.security_log import SecurityLog
 from axp_chat_connector.webhooks.receiver import WebhookReceiver
 from tests.servers import serve_app
 
@@ -88,6 +90,28 @@ async def test_a_wrong_secret_is_404_and_never_logged(base: str, handler: Handle
     assert response.status_code == 404
     assert handler.bodies == []
     assert all(SECRET[6:] not in json.dumps(entry) for entry in logs)
+
+
+async def test_wrong_secrets_reach_the_security_log_throttled_with_their_source(
+    handler: Handler,
+) -> None:
+    metrics = Metrics()
+    receiver = WebhookReceiver(
+        secrets=[SECRET],
+        account_id="ABCDEF",
+        channel_provider_id="axp-chat-connector",
+        handler=handler,
+        security=SecurityLog(metrics.security_events),
+    )
+    async with serve_app(Starlette(routes=[receiver.route()])) as url:
+        with structlog.testing.capture_logs() as logs:
+            for _ in range(3):
+                assert (await post(url, EVENT, secret="guess")).status_code == 404
+    kind = {"kind": "bad_callback_secret"}
+    assert metrics.registry.get_sample_value("axp_chat_security_events_total", kind) == 3
+    assert [(e["event"], e["source"]) for e in logs] == [
+        ("security.bad_callback_secret", "127.0.0.1")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -299,6 +299,9 @@ REDIS_PASSWORD = "Redis-pass-word-that-must-not-leak-42"
          "entry 2"),
         ({"AXP_CHAT_TRUSTED_PROXIES": '["10.0.0.300"]'}, "AXP_CHAT_TRUSTED_PROXIES",
          "CIDR network"),
+        ({"AXP_CHAT_FRAME_ANCESTORS": '["https://a.test; script-src *"]'},
+         "AXP_CHAT_FRAME_ANCESTORS", "one CSP source"),
+        ({"AXP_CHAT_FRAME_ANCESTORS": "[]"}, "AXP_CHAT_FRAME_ANCESTORS", "at least one source"),
         ({"AXP_CHAT_ID_TOKEN_ALGORITHM": "HS256"}, "AXP_CHAT_ID_TOKEN_KEY",
          "AXP_CHAT_ID_TOKEN_ALGORITHM turns verified mode on"),
         ({"AXP_CHAT_ID_TOKEN_KEY": "Hs-key-of-the-site-0123456789abcdefXYZ"},
@@ -345,6 +348,7 @@ def test_safe_defaults_for_the_public_internet(monkeypatch: pytest.MonkeyPatch) 
     assert settings.connections_per_ip == 50
     assert settings.polls_per_session == 4
     assert settings.history_max_pages == 5
+    assert settings.frame_ancestors == ["'none'"]
     assert settings.id_token_max_age == 300
     assert settings.bus_url == "local://"
     assert settings.store_url.startswith("sqlite:")

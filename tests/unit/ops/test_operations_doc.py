@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.connector import webhook_receiver
 from axp_chat_connector.metrics import Metrics
+from axp_chat_connector.security_log import Kind
 from tests.unit.axp.fakes import settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,6 +37,7 @@ def logged_problems() -> dict[str, str]:
             continue
         for level, event in LOG_CALL.findall(path.read_text(encoding="utf-8")):
             found[event] = "error" if level in ("exception", "critical") else level
+    found.update({f"security.{kind.value}": "warning" for kind in Kind})  # one call, a name each
     return found
 
 

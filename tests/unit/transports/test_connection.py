@@ -14,6 +14,7 @@ from axp_chat_connector.errors import AxpUnavailable, Gap
 from axp_chat_connector.protocol.codec import ok
 from axp_chat_connector.protocol.codes import CloseCode, CommandType
 from axp_chat_connector.sessions.service import Answer, Bound
+from axp_chat_connector.transports.admission import LoginGate
 from axp_chat_connector.transports.connection import (
     INVALID,
     AfterAnswer,
@@ -314,3 +315,21 @@ def test_whatever_the_log_returns_each_seq_is_written_once_in_increasing_order(
         assert conn.cursor >= before
     assert written == sorted(set(written))
     assert all(seq > start for seq in written)
+
+
+def test_a_login_over_the_gate_is_refused_without_calling_the_service() -> None:
+    gate = LoginGate(per_address=1, total=100, now=0.0)
+    for mode in (Mode.SOCKET, Mode.BATCH):
+        conn = connection(mode, logins=gate, address="198.51.100.1")
+        step = conn.receive_text(text(LOGIN), 0.0)
+        if mode is Mode.SOCKET:
+            assert isinstance(step, Run)
+        else:
+            assert isinstance(step, Reply)
+            assert (step.frame["code"], step.frame["re"]) == ("rate_limited", "l")
+            assert step.frame["retryAfter"] == 60
+    other = connection(Mode.SOCKET, logins=gate, address="198.51.100.2")
+    assert isinstance(other.receive_text(text(LOGIN), 0.0), Run)
+    resume = {"type": "resume", "id": "r", **FIELDS[CommandType.RESUME]}
+    conn = connection(Mode.SOCKET, logins=gate, address="198.51.100.1")
+    assert isinstance(conn.receive_text(text(resume), 0.0), Run)  # resume creates nothing

@@ -6,7 +6,8 @@ import pytest
 
 from axp_chat_connector.errors import BadRequest, RateLimited
 from axp_chat_connector.protocol.frames import SEQ_MAX
-from axp_chat_connector.transports.shell import Holds, seq_param
+from axp_chat_connector.transports.admission import Holds
+from axp_chat_connector.transports.shell import seq_param
 
 
 @pytest.mark.parametrize(
