@@ -28,8 +28,6 @@ import structlog
 from axp_chat_connector.background import spawn
 from axp_chat_connector.emulator.delivery import (
     DEFAULT_POLICY,
-    GLOBAL_KEY,
-    JITTER,
     MAX_IN_FLIGHT,
     REORDER_WINDOW,
     SUCCESS_STATUS,
@@ -45,24 +43,6 @@ from axp_chat_connector.emulator.delivery import (
     subscription_matches,
     take_faults,
 )
-
-__all__ = [  # the delivery values and rules stay importable from here
-    "GLOBAL_KEY",
-    "JITTER",
-    "MAX_IN_FLIGHT",
-    "REORDER_WINDOW",
-    "SUCCESS_STATUS",
-    "DeliveryFaults",
-    "DeliveryRecord",
-    "Dispatcher",
-    "DispatcherStats",
-    "RetryPolicy",
-    "SubscriptionSource",
-    "SubscriptionTarget",
-    "dialog_key",
-    "retry_delay",
-    "subscription_matches",
-]
 
 _log = structlog.get_logger(__name__)
 

@@ -22,12 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from structlog.testing import capture_logs
 
-from axp_chat_connector.emulator.dispatcher import (
-    DeliveryFaults,
-    Dispatcher,
-    RetryPolicy,
-    SubscriptionTarget,
-)
+from axp_chat_connector.emulator.delivery import DeliveryFaults, RetryPolicy, SubscriptionTarget
+from axp_chat_connector.emulator.dispatcher import Dispatcher
 from tests.servers import TIME_SCALE, free_port, serve_app
 
 ACCOUNT = "ABCDEF"
