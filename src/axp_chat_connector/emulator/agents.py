@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from axp_chat_connector.axp.models import notification_out_gen as notification
 from axp_chat_connector.emulator.contact_center import ContactCenter
-from axp_chat_connector.emulator.dispatcher import DeliveryFaults
+from axp_chat_connector.emulator.delivery import DeliveryFaults
 from axp_chat_connector.emulator.faults import delivery_faults, parse_faults
 from axp_chat_connector.emulator.gate import read_json
 from axp_chat_connector.emulator.problems import ApiProblem, problem_response, validation_problem

@@ -56,34 +56,8 @@ def create_app(
     """The emulator app. Without `dispatcher`, a real `Dispatcher` delivers the webhooks to the
     subscriptions made through the Notification API."""
     settings = settings or EmulatorSettings()
-    subscriptions = SubscriptionStore()
-    sink: EventSink = (
-        dispatcher
-        if dispatcher is not None
-        else Dispatcher(subscriptions=subscriptions.targets, policy=settings.retry_policy())
-    )
-    state = state or EmulatorState()
-    runtime = Runtime(
-        settings=settings,
-        state=state,
-        tokens=TokenStore(settings.token_ttl),
-        subscriptions=subscriptions,
-        faults=FaultRegistry(),
-        sink=sink,
-        center=ContactCenter(
-            state,
-            sink,
-            greeting_bot=settings.greeting_bot,
-            auto_agent=settings.auto_agent,
-            auto_agent_delay=settings.auto_agent_delay,
-            flush_timeout=settings.webhook_timeout,
-        ),
-        limiter=(
-            RateLimiter(settings.rate_limit_per_second)
-            if settings.rate_limit_per_second is not None
-            else None
-        ),
-    )
+    runtime = _runtime(settings, dispatcher, state or EmulatorState())
+    sink = runtime.sink
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -109,3 +83,37 @@ def create_app(
     )
     app.state.runtime = runtime
     return app
+
+
+def _runtime(
+    settings: EmulatorSettings, dispatcher: EventSink | Dispatcher | None, state: EmulatorState
+) -> Runtime:
+    """The parts the routes share (`app.state.runtime`), with a real `Dispatcher` as the sink
+    unless one is given."""
+    subscriptions = SubscriptionStore()
+    sink: EventSink = (
+        dispatcher
+        if dispatcher is not None
+        else Dispatcher(subscriptions=subscriptions.targets, policy=settings.retry_policy())
+    )
+    return Runtime(
+        settings=settings,
+        state=state,
+        tokens=TokenStore(settings.token_ttl),
+        subscriptions=subscriptions,
+        faults=FaultRegistry(),
+        sink=sink,
+        center=ContactCenter(
+            state,
+            sink,
+            greeting_bot=settings.greeting_bot,
+            auto_agent=settings.auto_agent,
+            auto_agent_delay=settings.auto_agent_delay,
+            flush_timeout=settings.webhook_timeout,
+        ),
+        limiter=(
+            RateLimiter(settings.rate_limit_per_second)
+            if settings.rate_limit_per_second is not None
+            else None
+        ),
+    )

@@ -1,16 +1,25 @@
-"""Avaya's Custom Chat API (`/api/digital/channel/v1`): the 12 operations, Avaya's checks."""
+"""Avaya's Custom Chat API (`/api/digital/channel/v1`): the 12 operations, Avaya's checks.
+
+The engagement and message operations are here, the session ones in `chat_sessions.py`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from axp_chat_connector.axp.models import chat_out_gen as spec
+from axp_chat_connector.emulator.chat_sessions import (
+    PARAMETER_KEY_MAX,
+    check_keys,
+    create_session,
+    no_such_operation,
+    session_for,
+    session_resource,
+)
 from axp_chat_connector.emulator.gate import (
     check_uuid,
     new_correlation_id,
@@ -21,163 +30,22 @@ from axp_chat_connector.emulator.gate import (
 from axp_chat_connector.emulator.problems import (
     INVALID_TYPE,
     INVALID_VALUE,
-    NOT_IN_ENUM,
     NOT_NULL,
     SIZE,
     ApiProblem,
-    Violation,
     constraint,
-    problem_response,
-    validation_problem,
 )
 from axp_chat_connector.emulator.runtime import Runtime
-from axp_chat_connector.emulator.state import Dialog, Engagement, Session, appended_identifiers
-from axp_chat_connector.emulator.views import (
-    CHAT_BASE,
-    engagement_json,
-    message_json,
-    session_json,
-)
+from axp_chat_connector.emulator.state import Dialog, Engagement, Session
+from axp_chat_connector.emulator.views import CHAT_BASE, engagement_json, message_json
 
-REASONS: Final = ("USER_CLOSED", "USER_INACTIVE", "SYSTEM_CLOSED", "UNKNOWN")
-IDENTIFIER_KEY_MAX: Final = 50
-PARAMETER_KEY_MAX: Final = 64
 CHANNEL: Final = "Chat"
 INT32_MAX: Final = 2**31 - 1  # pageNumber is an int32
-
-
-def _check_keys(field: str, data: Mapping[str, Any] | None, limit: int) -> None:
-    """Key limits Avaya states in descriptions (not as schema keywords)."""
-    bad = [
-        Violation(f"{field}.{key}", f"key size must be between 1 and {limit}", SIZE)
-        for key in (data or {})
-        if not 1 <= len(key) <= limit
-    ]
-    if bad:
-        raise ApiProblem(400, f"{field}: key too long", violations=bad)
-
-
-def _session_for(runtime: Runtime, account_id: str, session_id: str) -> Session:
-    check_uuid("sessionId", session_id)
-    return runtime.state.session(account_id, session_id)
 
 
 def _customer_of(session: Session, dialog: Dialog) -> None:
     if dialog.customer().participant_id != session.customer_id:
         raise ApiProblem(403, "The session is not a participant of this dialog")
-
-
-# Sessions --------------------------------------------------------------------------------------
-
-
-async def create_session(request: Request) -> Response:
-    account_id = request.path_params["accountId"]
-
-    async def perform(runtime: Runtime) -> Response:
-        body = parse_body(spec.CreateSession, await read_json(request)).model_dump(
-            mode="json", exclude_none=True
-        )
-        _check_keys("customerIdentifiers", body["customerIdentifiers"], IDENTIFIER_KEY_MAX)
-        _check_keys("sessionParameters", body.get("sessionParameters"), PARAMETER_KEY_MAX)
-        session = runtime.state.create_session(
-            account_id=account_id,
-            channel_provider_id=body["channelProviderId"],
-            identifiers=body["customerIdentifiers"],
-            display_name=body.get("displayName"),
-            parameters=body.get("sessionParameters"),
-            provider_customer_id=body.get("providerCustomerId"),
-        )
-        answer = session_json(session) | {
-            "correlationId": new_correlation_id(body.get("correlationId")),
-            "participantId": session.customer_id,
-        }
-        return JSONResponse(answer, status_code=201)
-
-    return await run_operation(request, "createDigitalSession", account_id, perform)
-
-
-async def session_resource(request: Request) -> Response:
-    """`/sessions/{sessionId}` and its colon actions."""
-    account_id = request.path_params["accountId"]
-    session_id, _, action = request.path_params["target"].partition(":")
-    method = request.method
-    if action == "" and method == "GET":
-        return await run_operation(
-            request,
-            "getDigitalSession",
-            account_id,
-            lambda rt: _get_session(rt, account_id, session_id),
-        )
-    if action == "" and method == "DELETE":
-        return await run_operation(
-            request,
-            "deleteDigitalSession",
-            account_id,
-            lambda rt: _delete_session(rt, request, account_id, session_id),
-        )
-    if action == "appendIdentifiers" and method == "POST":
-        return await run_operation(
-            request,
-            "appendIdentifiersInDigitalSession",
-            account_id,
-            lambda rt: _append_identifiers(rt, request, account_id, session_id),
-        )
-    if action == "updateSessionParameters" and method == "POST":
-        return await run_operation(
-            request,
-            "updateSessionParametersInDigitalSession",
-            account_id,
-            lambda rt: _update_parameters(rt, request, account_id, session_id),
-        )
-    return _no_such_operation(request, action)
-
-
-def _no_such_operation(request: Request, action: str) -> Response:
-    if action:
-        return problem_response(ApiProblem(404, f"unknown action :{action}"))
-    return problem_response(ApiProblem(405, f"{request.method} is not allowed here"))
-
-
-async def _get_session(runtime: Runtime, account_id: str, session_id: str) -> Response:
-    return JSONResponse(session_json(_session_for(runtime, account_id, session_id)))
-
-
-async def _delete_session(
-    runtime: Runtime, request: Request, account_id: str, session_id: str
-) -> Response:
-    check_uuid("sessionId", session_id)
-    reason = request.query_params.get("reason")
-    if reason is None:
-        raise constraint("reason", "must not be null", NOT_NULL)
-    if reason not in REASONS:
-        raise constraint("reason", f"must be one of {', '.join(REASONS)}", NOT_IN_ENUM)
-    session = runtime.state.session(account_id, session_id)
-    runtime.center.sessions_ended(runtime.state.delete_session(session))
-    return Response(status_code=204)
-
-
-async def _append_identifiers(
-    runtime: Runtime, request: Request, account_id: str, session_id: str
-) -> Response:
-    session = _session_for(runtime, account_id, session_id)
-    body = parse_body(spec.CustomerIdentifiers, await read_json(request)).model_dump(mode="json")
-    _check_keys("customerIdentifiers", body, IDENTIFIER_KEY_MAX)
-    try:  # the session's identifiers stay within the spec's own schema (10 kinds, 5 values)
-        spec.CustomerIdentifiers.model_validate(appended_identifiers(session.identifiers, body))
-    except ValidationError as exc:
-        raise validation_problem(exc, prefix="customerIdentifiers") from None
-    runtime.state.append_identifiers(session, body)
-    return JSONResponse(session_json(session))
-
-
-async def _update_parameters(
-    runtime: Runtime, request: Request, account_id: str, session_id: str
-) -> Response:
-    session = _session_for(runtime, account_id, session_id)
-    body = parse_body(spec.SessionParameters, await read_json(request)).model_dump(mode="json")
-    _check_keys("sessionParameters", body, PARAMETER_KEY_MAX)
-    runtime.state.update_parameters(session, body)
-    return JSONResponse(session_json(session))
 
 
 # Engagements -----------------------------------------------------------------------------------
@@ -206,7 +74,7 @@ async def _create_engagement(runtime: Runtime, request: Request, account_id: str
     )
     if body["channelId"] != CHANNEL:
         raise constraint("channelId", f"only {CHANNEL} is supported", INVALID_VALUE)
-    _check_keys("engagementParameters", body.get("engagementParameters"), PARAMETER_KEY_MAX)
+    check_keys("engagementParameters", body.get("engagementParameters"), PARAMETER_KEY_MAX)
     session = runtime.state.session(account_id, body["sessionId"])
     correlation_id = new_correlation_id(body.get("correlationId"))
     engagement, dialog, _ = runtime.state.create_engagement(
@@ -232,7 +100,7 @@ async def _list_engagements(runtime: Runtime, request: Request, account_id: str)
     session_id = request.query_params.get("sessionId")
     if session_id is None:
         raise constraint("sessionId", "must not be null", NOT_NULL)
-    session = _session_for(runtime, account_id, session_id)
+    session = session_for(runtime, account_id, session_id)
     found = runtime.state.engagements_of_session(session)
     return JSONResponse([engagement_json(e) for e in found])
 
@@ -262,7 +130,7 @@ async def engagement_resource(request: Request) -> Response:
             account_id,
             lambda rt: _join(rt, request, account_id, engagement_id),
         )
-    return _no_such_operation(request, action)
+    return no_such_operation(request, action)
 
 
 def _engagement_for(runtime: Runtime, account_id: str, engagement_id: str) -> Engagement:
@@ -345,8 +213,8 @@ async def _send_message(
     engagement = _engagement_for(runtime, account_id, engagement_id)
     model = parse_body(spec.SendMessage, await read_json(request))
     body = model.model_dump(mode="json", exclude_none=True, by_alias=True)
-    _check_keys("customData", body.get("customData"), PARAMETER_KEY_MAX)
-    _check_keys(
+    check_keys("customData", body.get("customData"), PARAMETER_KEY_MAX)
+    check_keys(
         "headers.additionalHeaders",
         body.get("headers", {}).get("additionalHeaders"),
         PARAMETER_KEY_MAX,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from axp_chat_connector.emulator.dispatcher import RetryPolicy
+from axp_chat_connector.emulator.delivery import RetryPolicy
 
 ACCOUNT_PATTERN = r"^[a-zA-Z]{6}$"
 

@@ -14,7 +14,7 @@ import structlog
 
 from axp_chat_connector.background import spawn
 from axp_chat_connector.emulator import events
-from axp_chat_connector.emulator.dispatcher import DeliveryFaults, DeliveryRecord
+from axp_chat_connector.emulator.delivery import DeliveryFaults, DeliveryRecord
 from axp_chat_connector.emulator.state import (
     CONTACT_CENTRE,
     Connection,

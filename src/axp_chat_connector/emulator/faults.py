@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from axp_chat_connector.axp.models.notification_out_gen import EventType
-from axp_chat_connector.emulator.dispatcher import DeliveryFaults
+from axp_chat_connector.emulator.delivery import DeliveryFaults
 from axp_chat_connector.emulator.problems import ApiProblem, validation_problem
 
 OPERATIONS: Final = frozenset(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from axp_chat_connector.emulator.dispatcher import SubscriptionTarget
+from axp_chat_connector.emulator.delivery import SubscriptionTarget
 
 
 @dataclass(slots=True)

@@ -22,12 +22,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from structlog.testing import capture_logs
 
-from axp_chat_connector.emulator.dispatcher import (
-    DeliveryFaults,
-    Dispatcher,
-    RetryPolicy,
-    SubscriptionTarget,
-)
+from axp_chat_connector.emulator.delivery import DeliveryFaults, RetryPolicy, SubscriptionTarget
+from axp_chat_connector.emulator.dispatcher import Dispatcher
 from tests.servers import TIME_SCALE, free_port, serve_app
 
 ACCOUNT = "ABCDEF"
@@ -420,7 +416,13 @@ async def test_a_failing_subscriber_does_not_delay_another(
 
     dispatcher.publish(event(1))
     dispatcher.publish(event(2))
-    await wait_until(lambda: receiver.indexes("fast") == [1, 2] and len(receiver.hits) == 3)
+    await wait_until(
+        lambda: (
+            receiver.indexes("fast") == [1, 2]
+            and len(receiver.hits) == 3
+            and len(dispatcher.deliveries()) == 2
+        )  # recorded once the answer is read
+    )
 
     assert receiver.indexes("slow") == [1]
     assert [r.subscription_id for r in dispatcher.deliveries()] == ["fast", "fast"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from axp_chat_connector.emulator.dispatcher import DeliveryFaults, DeliveryRecord
+from axp_chat_connector.emulator.delivery import DeliveryFaults, DeliveryRecord
 
 
 class RecordingSink:

@@ -6,15 +6,15 @@ from typing import Any
 
 import pytest
 
-from axp_chat_connector.emulator.dispatcher import (
+from axp_chat_connector.emulator.delivery import (
     GLOBAL_KEY,
     JITTER,
-    Dispatcher,
     RetryPolicy,
     dialog_key,
     retry_delay,
     subscription_matches,
 )
+from axp_chat_connector.emulator.dispatcher import Dispatcher
 
 CUSTOMER_MESSAGE = {"eventType": "MESSAGES", "senderParticipantType": "CUSTOMER"}
 AGENT_MESSAGE = {"eventType": "MESSAGES", "senderParticipantType": "AGENT"}
