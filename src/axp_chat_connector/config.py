@@ -8,20 +8,19 @@ directory). A secret field (`SecretStr`) can instead be read from a file named b
 setting and what is expected; it never exits the process. `Settings.for_emulator()` builds
 settings that match the AXP emulator's defaults, for tests and the demo.
 
-The AXP half (tenant, callback URL, AXP call budgets) is `config_axp.AxpSettings`, the base of
-`Settings`; the checks of single values (URLs, origins, networks, secrets, keys) are in
-`config_values`. Cross-setting rules live in the validator of the later field (a Redis store
-needs a Redis bus: `bus_url`'s validator; verified mode takes an algorithm and a key:
-`id_token_key`'s). `Settings.warnings()` names valid but weak choices. Keep the model flat and
-give every field a description (docs/settings.md is generated from them by
-`scripts/settings_docs.py`).
+The AXP half (tenant, callback URL, AXP call budgets) is `config_axp.AxpSettings`, a base of
+`Settings`; who may connect and how much (origins, framing, proxies, rates, `/metrics`) is
+`config_clients.ClientSettings`, its other base; the checks of single values (URLs, origins,
+networks, secrets, keys) are in `config_values`. Cross-setting rules live in the validator of
+the later field (a Redis store needs a Redis bus: `bus_url`'s validator; verified mode takes an
+algorithm and a key: `id_token_key`'s). `Settings.warnings()` names valid but weak choices. Give
+every field a description (docs/settings.md is generated from them by `scripts/settings_docs.py`).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -43,12 +42,11 @@ from pydantic_settings import SettingsError as SourceError
 
 from axp_chat_connector.config_axp import CALLBACK_PATH as CALLBACK_PATH  # re-exported
 from axp_chat_connector.config_axp import AxpSettings
+from axp_chat_connector.config_clients import ClientSettings
 from axp_chat_connector.config_values import (
     ANY_ORIGIN,
     check_bus_url,
     check_id_token_key,
-    check_networks,
-    check_origins,
     check_random_secret,
     check_store_url,
     is_redis,
@@ -109,7 +107,7 @@ class _FileSecretsSource(PydanticBaseSettingsSource):
         return values
 
 
-class Settings(BaseSettings, AxpSettings):
+class Settings(BaseSettings, ClientSettings, AxpSettings):
     """Everything the connector needs; each field is set by `AXP_CHAT_<FIELD>`."""
 
     model_config = SettingsConfigDict(
@@ -189,65 +187,6 @@ class Settings(BaseSettings, AxpSettings):
         ),
     )
 
-    # -- clients: who may connect, and how much -----------------------------------------------
-    allowed_origins: list[str] = Field(
-        description=(
-            "Browser origins allowed to open WebSockets, SSE streams and long polls, e.g. "
-            '`["https://www.acme.com"]`; `["*"]` allows any origin and must be said on purpose.'
-        ),
-    )
-    frame_ancestors: list[str] = Field(
-        default_factory=lambda: ["'none'"],
-        description=(
-            "Pages allowed to frame the connector's own answers (the SDK and widget files, the "
-            'API), as the CSP `frame-ancestors` sources, e.g. `["https://www.acme.com"]`; '
-            "`[\"'none'\"]`: no page may (the widget is a script on the host page, not a frame)."
-        ),
-    )
-    trusted_proxies: list[str] = Field(
-        default_factory=list,
-        description=(
-            "Addresses or CIDR networks of the reverse proxies in front of the connector, e.g. "
-            '`["10.0.0.0/8"]`; forwarded headers (`X-Forwarded-For`, `Forwarded`) are honoured '
-            "only from them (empty: from nobody, the peer address is the client's)."
-        ),
-    )
-    logins_per_ip_per_minute: int = Field(
-        10,
-        ge=1,
-        le=100_000,
-        description=(
-            "`login` commands one client address may make per minute (each may create an AXP "
-            "session)."
-        ),
-    )
-    logins_per_minute: int = Field(
-        600,
-        ge=1,
-        le=1_000_000,
-        description="`login` commands per minute on one instance, all clients together.",
-    )
-    connections_per_ip: int = Field(
-        50,
-        ge=1,
-        le=100_000,
-        description=(
-            "Open WebSockets, SSE streams and held long polls per client address (customers "
-            "behind one NAT share it)."
-        ),
-    )
-    polls_per_session: int = Field(
-        4,
-        ge=1,
-        le=100,
-        description="Long polls and SSE streams one session may hold open at once.",
-    )
-    history_max_pages: int = Field(
-        5,
-        ge=1,
-        le=100,
-        description="AXP List Messages pages one `history` command may read.",
-    )
     heartbeat: int = Field(25, ge=5, description="Seconds between WebSocket pings.")
     max_frame_bytes: int = Field(65536, ge=1024, description="Largest client frame (bytes).")
     chat_idle_timeout: float = Field(
@@ -273,26 +212,6 @@ class Settings(BaseSettings, AxpSettings):
     log_format: Literal["json", "console"] = Field("json", description="Log line format.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Least severe log level written."
-    )
-
-    metrics_port: int | None = Field(
-        None,
-        ge=1,
-        le=65535,
-        description=(
-            "Port of a separate listener that serves only `/metrics` (Prometheus), bound to "
-            "`AXP_CHAT_METRICS_HOST` (none: no such listener)."
-        ),
-    )
-    metrics_host: str = Field(
-        "127.0.0.1", description="Address the `/metrics` listener of `AXP_CHAT_METRICS_PORT` binds."
-    )
-    metrics_public: bool = Field(
-        False,
-        description=(
-            "Also serve `/metrics` on the public listener, to anyone who can reach it (off: "
-            "only on `AXP_CHAT_METRICS_PORT`)."
-        ),
     )
 
     @classmethod
@@ -378,34 +297,6 @@ class Settings(BaseSettings, AxpSettings):
         if info.data.get("id_token_algorithm", "") is None:
             raise ValueError(f"only used in verified mode ({env_name('id_token_algorithm')})")
         return value
-
-    @field_validator("allowed_origins")
-    @classmethod
-    def _allowed_origins(cls, value: list[str]) -> list[str]:
-        return check_origins(value)
-
-    @field_validator("frame_ancestors")
-    @classmethod
-    def _frame_ancestors(cls, value: list[str]) -> list[str]:
-        for position, source in enumerate(value):
-            if not source or any(c.isspace() or c in ";," for c in source):
-                raise ValueError(
-                    f"entry {position + 1}: expected one CSP source (an origin, 'self' or "
-                    "'none'), without spaces, commas or semicolons"
-                )
-        if not value:
-            raise ValueError("expected at least one source; [\"'none'\"] allows no page")
-        return value
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _trusted_proxies(cls, value: list[str]) -> list[str]:
-        return check_networks(value)
-
-    @property
-    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
-        """`trusted_proxies` parsed, for `address in network` tests."""
-        return tuple(ip_network(entry) for entry in self.trusted_proxies)
 
     def masked(self) -> dict[str, str]:
         """Every setting as its env var name and a printable value, secrets masked (URL

@@ -1,5 +1,6 @@
 """The composition root: settings → store, bus, AXP client, session layer, webhooks, transports.
 
+The session layer's rooms are built in `composition_sessions.py` (re-exported here).
 `assemble(settings)` opens every part in order (store, bus, AXP token, webhook subscriptions),
 starts the background workers (outbox, sweeper) and yields the ASGI app; leaving the context
 stops and closes them in reverse order. `serve` and `demo` run the app with uvicorn in the same
@@ -15,7 +16,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +30,28 @@ from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.axp.provisioning import ensure_subscriptions
 from axp_chat_connector.bus import open_bus
 from axp_chat_connector.bus.base import Bus
+from axp_chat_connector.composition_sessions import Sessions, build_sessions, service_config
 from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.security_log import SecurityLog
-from axp_chat_connector.sessions import config as session_config
-from axp_chat_connector.sessions.axp_session import AxpSessions
-from axp_chat_connector.sessions.chat import Chats, Unpark
-from axp_chat_connector.sessions.closing import Closing
-from axp_chat_connector.sessions.config import ServiceConfig
-from axp_chat_connector.sessions.hold import MessageHold
-from axp_chat_connector.sessions.identity import IdTokenPolicy
-from axp_chat_connector.sessions.login import Logins
-from axp_chat_connector.sessions.messages import Messages
-from axp_chat_connector.sessions.outbox import OutboxWorker
-from axp_chat_connector.sessions.records import Clock, SessionRecords
 from axp_chat_connector.sessions.service import SessionService
-from axp_chat_connector.sessions.settlement import Settlement
 from axp_chat_connector.sessions.sweeper import Sweeper
-from axp_chat_connector.sessions.timers import Timers
 from axp_chat_connector.store import Retention, Store, open_store
 from axp_chat_connector.transports.limits import TransportLimits
-from axp_chat_connector.webhooks.intake import WebhookIntake
-from axp_chat_connector.webhooks.metrics import WebhookAppended, WebhookMetrics
+from axp_chat_connector.webhooks.metrics import WebhookMetrics
 from axp_chat_connector.webhooks.receiver import Handler, WebhookReceiver
+
+__all__ = [
+    "Assembled",
+    "Sessions",
+    "assemble",
+    "build_sessions",
+    "random_token_secret",
+    "service_config",
+    "transport_limits",
+    "web_routes",
+    "webhook_receiver",
+]
 
 _log = structlog.get_logger(__name__)
 
@@ -74,183 +73,6 @@ class Assembled:
     receiver: WebhookReceiver
     sweeper: Sweeper
     metrics: Metrics
-
-
-def service_config(settings: Settings, token_secret: str) -> ServiceConfig:
-    policy = None
-    if settings.id_token_algorithm is not None and settings.id_token_key is not None:
-        policy = IdTokenPolicy(
-            algorithm=settings.id_token_algorithm,
-            key=settings.id_token_key.get_secret_value(),
-            issuer=settings.id_token_issuer,
-            audience=settings.id_token_audience,
-            max_age=timedelta(seconds=settings.id_token_max_age),
-        )
-    return ServiceConfig(
-        token_secret=token_secret,
-        token_secret_previous=(
-            settings.session_token_secret_previous.get_secret_value()
-            if settings.session_token_secret_previous is not None
-            else None
-        ),
-        token_ttl=timedelta(seconds=settings.session_token_ttl),
-        token_renew_before=session_config.TOKEN_RENEW_BEFORE,
-        guest_mode=settings.guest_mode,
-        id_token_policy=policy,
-        identifier_kinds=frozenset(settings.identifier_kinds),
-        heartbeat=settings.heartbeat,
-        chat_idle_timeout=settings.chat_idle_timeout,
-        idle_warning=settings.idle_warning,
-        session_idle_timeout=settings.session_idle_timeout,
-        hold_window=settings.message_hold_window,
-        park_ttl=settings.park_ttl,
-        dedupe_ttl=session_config.DEDUPE_TTL,
-        idempotency_ttl=session_config.IDEMPOTENCY_TTL,
-        outbox_lease=session_config.OUTBOX_LEASE,
-        outbox_max_attempts=session_config.OUTBOX_MAX_ATTEMPTS,
-        outbox_backoff_base=session_config.OUTBOX_BACKOFF_BASE,
-        outbox_backoff_max=session_config.OUTBOX_BACKOFF_MAX,
-        settle_wait=session_config.SETTLE_WAIT,
-        ended_session_keep=session_config.ENDED_SESSION_KEEP,
-        sweep_interval=session_config.SWEEP_INTERVAL,
-        history_max_pages=settings.history_max_pages,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Sessions:
-    """The session layer, one room per concern, wired: client commands (`service`), webhook
-    intake (`intake`), delivery of customer sends (`outbox`), timers (`sweeper`)."""
-
-    service: SessionService
-    intake: WebhookIntake
-    outbox: OutboxWorker
-    sweeper: Sweeper
-    records: SessionRecords
-
-
-def build_sessions(
-    *,
-    store: Store,
-    bus: Bus,
-    axp: AxpClient,
-    config: ServiceConfig,
-    clock: Clock,
-    webhook_appended: WebhookAppended | None = None,
-    outbox_depth: Callable[[int], None] | None = None,
-    metrics: Metrics | None = None,
-) -> Sessions:
-    """Every room of the session layer, each given what it uses (and nothing else) here;
-    `metrics`' callbacks go to the rooms that record them (the rooms know no Prometheus)."""
-    if metrics is not None:
-        webhook_appended = webhook_appended or metrics.webhook_appended
-        outbox_depth = outbox_depth or metrics.outbox_depth.set
-    records = SessionRecords(store=store, bus=bus, clock=clock)
-    timers = Timers(store=store, config=config, clock=clock)
-    closing = Closing(records=records, timers=timers)
-    hold = MessageHold(records=records, store=store, config=config)
-    settlement = Settlement(records=records, hold=hold, config=config)
-    axp_sessions = AxpSessions(records=records, closing=closing, store=store, axp=axp)
-    intake = WebhookIntake(
-        records=records,
-        hold=hold,
-        closing=closing,
-        timers=timers,
-        store=store,
-        bus=bus,
-        axp=axp,
-        config=config,
-        appended=webhook_appended,
-    )
-    wake_outbox = asyncio.Event()
-    service, chats, logins = _client_commands(
-        records=records,
-        closing=closing,
-        timers=timers,
-        axp_sessions=axp_sessions,
-        store=store,
-        axp=axp,
-        config=config,
-        unpark=intake.unpark,
-        wake_outbox=wake_outbox,
-    )
-    outbox = OutboxWorker(
-        records=records,
-        settlement=settlement,
-        closing=closing,
-        axp_sessions=axp_sessions,
-        store=store,
-        axp=axp,
-        config=config,
-        wake=wake_outbox,
-        depth=outbox_depth,
-        claimed=None if metrics is None else metrics.outbox_claimed,
-        waited=None if metrics is None else metrics.outbox_wait.observe,
-    )
-    sweeper = Sweeper(
-        records=records,
-        chats=chats,
-        logins=logins,
-        hold=hold,
-        store=store,
-        config=config,
-        connected_sessions=service.connected_sessions,
-        unroutable=None if metrics is None else metrics.unroutable.inc,
-        sessions_connected=None if metrics is None else metrics.sessions_connected.set,
-    )
-    return Sessions(service, intake, outbox, sweeper, records)
-
-
-def _client_commands(
-    *,
-    records: SessionRecords,
-    closing: Closing,
-    timers: Timers,
-    axp_sessions: AxpSessions,
-    store: Store,
-    axp: AxpClient,
-    config: ServiceConfig,
-    unpark: Unpark,
-    wake_outbox: asyncio.Event,
-) -> tuple[SessionService, Chats, Logins]:
-    """The client commands' room and the rooms it dispatches to (the sweeper uses two)."""
-    chats = Chats(
-        records=records,
-        closing=closing,
-        axp_sessions=axp_sessions,
-        store=store,
-        axp=axp,
-        unpark=unpark,
-    )
-    logins = Logins(
-        records=records,
-        closing=closing,
-        chats=chats,
-        timers=timers,
-        store=store,
-        axp=axp,
-        config=config,
-    )
-    messages = Messages(
-        records=records,
-        axp_sessions=axp_sessions,
-        closing=closing,
-        timers=timers,
-        store=store,
-        axp=axp,
-        wake_outbox=wake_outbox,
-        history_max_pages=config.history_max_pages,
-    )
-    service = SessionService(
-        records=records,
-        logins=logins,
-        axp_sessions=axp_sessions,
-        chats=chats,
-        messages=messages,
-        store=store,
-        config=config,
-    )
-    return service, chats, logins
 
 
 def transport_limits(settings: Settings) -> TransportLimits:
@@ -297,13 +119,7 @@ async def assemble(
 ) -> AsyncIterator[Assembled]:
     """Open and start every part; yield the app; stop and close them all (in reverse order:
     the background tasks, then the AXP client, the bus, the store)."""
-    secret = token_secret or (
-        settings.session_token_secret.get_secret_value()
-        if settings.session_token_secret is not None
-        else None
-    )
-    if secret is None:
-        raise ValueError("AXP_CHAT_SESSION_TOKEN_SECRET is required (32+ random bytes)")
+    secret = _token_secret(settings, token_secret)
     async with contextlib.AsyncExitStack() as stack:
         store = await open_store(
             settings.store_url,
@@ -358,6 +174,18 @@ async def assemble(
             sweeper=sessions.sweeper,
             metrics=metrics,
         )
+
+
+def _token_secret(settings: Settings, given: str | None) -> str:
+    """The session tokens' secret: the one given (the demo's), else the setting's."""
+    secret = given or (
+        settings.session_token_secret.get_secret_value()
+        if settings.session_token_secret is not None
+        else None
+    )
+    if secret is None:
+        raise ValueError("AXP_CHAT_SESSION_TOKEN_SECRET is required (32+ random bytes)")
+    return secret
 
 
 def webhook_receiver(
