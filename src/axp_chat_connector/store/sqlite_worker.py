@@ -60,9 +60,10 @@ class SqliteWorker:
         """Close the connection after the jobs queued before; end the thread."""
         if self._thread is None:
             return
-        await self.submit(lambda conn: conn.close(), write=False)
+        # Not a job: a job would be batched with writes queued just before it and close the
+        # connection inside their transaction. The thread closes it after its last batch.
         self._queue.put(None)
-        self._thread.join()
+        await asyncio.to_thread(self._thread.join)
         self._thread = None
 
     # -- on the worker thread --------------------------------------------------------------
@@ -73,6 +74,12 @@ class SqliteWorker:
             self._loop.call_soon_threadsafe(_fail, ready, exc)
             return
         self._loop.call_soon_threadsafe(_succeed, ready, None)
+        try:
+            self._serve(conn)
+        finally:
+            conn.close()
+
+    def _serve(self, conn: Conn) -> None:
         while True:
             job = self._queue.get()
             if job is None:
@@ -115,8 +122,8 @@ def _run_batch(conn: Conn, batch: list[_Job]) -> list[_Outcome]:
             outcomes.append(outcome)
         conn.execute("COMMIT")
     except sqlite3.Error as exc:  # the transaction itself failed: no write of it happened
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
                 conn.execute("ROLLBACK")
         return [(job, None, exc) for job in batch]
     return outcomes

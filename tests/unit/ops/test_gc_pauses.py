@@ -44,3 +44,15 @@ def test_uninstall_removes_the_hook_and_install_adds_it_once() -> None:
     assert len(gc.callbacks) == before + 1
     pauses.uninstall()
     assert len(gc.callbacks) == before
+
+
+def test_the_hook_takes_no_metric_lock() -> None:
+    """A collection may start while a metric holds its lock (prometheus' locks are not
+    reentrant): the hook itself must not observe a metric, only the scrape does."""
+    registry = CollectorRegistry()
+    pauses = GcPauses(registry)
+    lock = pauses._by_generation[2]._sum._lock  # the histogram's own lock
+    with lock:  # held, as by a scrape in progress when a collection starts
+        pauses._callback("start", {"generation": 2})
+        pauses._callback("stop", {"generation": 2})
+    assert _sample(registry, "axp_chat_gc_pause_seconds_count", generation="2") == 1
