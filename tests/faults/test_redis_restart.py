@@ -61,7 +61,7 @@ def wait_ping(port: int) -> None:
             with contextlib.suppress(redis.ConnectionError):
                 if client.ping():
                     return
-            time.sleep(0.05)
+            time.sleep(0.05)  # noqa: sleep-ok (poll interval, bounded by the loop's count)
         raise TimeoutError("redis-server did not start")
     finally:
         client.close()
@@ -139,7 +139,7 @@ async def retry_while_retryable(client: WsClient, **send: Any) -> Frame:
         if answer["type"] == "ok" or not answer.get("retryable"):
             return answer
         TALLY["redis: retryable refusals after the restart"] += 1
-        await asyncio.sleep(0.2)  # a client's backoff between two tries
+        await asyncio.sleep(0.2)  # noqa: sleep-ok (a client's backoff between two tries)
     return answer
 
 

@@ -114,7 +114,7 @@ class WsCustomer(Customer):
         while (found := await drained()) is None:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"{self.transport}: timed out waiting for {what}")
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # noqa: sleep-ok (poll interval of a wait with a deadline)
         return found
 
     async def close(self) -> None:
@@ -155,7 +155,7 @@ class PollCustomer(Customer):
             try:
                 await self._poll_forever()
             except (AssertionError, httpx.HTTPError):
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # noqa: sleep-ok (a client's backoff before it polls again)
 
     async def connect(self) -> None:
         self.loop = asyncio.create_task(self._keep_reading())

@@ -21,7 +21,7 @@ async def test_writes_queued_before_stop_complete_and_the_thread_ends(tmp_path: 
         return lambda conn: conn.execute("INSERT INTO t VALUES (?)", (n,))
 
     writes = [asyncio.ensure_future(worker.submit(insert(n), write=True)) for n in range(50)]
-    await asyncio.sleep(0)  # the writes are queued
+    await asyncio.sleep(0)  # noqa: sleep-ok (one loop turn: the writes are queued)
     await asyncio.wait_for(worker.stop(), timeout=10)
     done = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), timeout=10)
     assert not [outcome for outcome in done if isinstance(outcome, BaseException)]
