@@ -70,3 +70,35 @@ def gc_pause_max(ports: Sequence[int]) -> float | None:
                 value = float(line.rsplit(" ", 1)[1])
                 worst = value if worst is None else max(worst, value)
     return worst
+
+
+GC_BUCKETS = "axp_chat_gc_pause_seconds_bucket"
+PAUSE_BOUNDS = ("0.005", "0.02", "0.1")
+"""Pause lengths (s, buckets of the connector's histogram) the run counts collections over."""
+
+
+def gc_pauses(ports: Sequence[int]) -> dict[str, float]:
+    """Collections so far summed over the instances: `total`, and `over_<bound>` for each
+    bound of `PAUSE_BOUNDS` (the histogram's buckets are cumulative). Subtract two readings
+    (`pauses_between`) to count the collections of one window."""
+    counts: dict[str, float] = {}
+    for port in ports:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.TransportError:
+            continue
+        for line in text.splitlines():
+            if not line.startswith(GC_BUCKETS):
+                continue
+            labels, _, value = line.partition("} ")
+            bound = labels.split('le="', 1)[1].split('"', 1)[0]
+            counts[bound] = counts.get(bound, 0.0) + float(value)
+    total = counts.get("+Inf", 0.0)
+    found = {"total": total}
+    for bound in PAUSE_BOUNDS:
+        found[f"over_{bound}"] = total - counts.get(bound, 0.0)
+    return found
+
+
+def pauses_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}

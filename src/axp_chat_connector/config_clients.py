@@ -16,7 +16,8 @@ from axp_chat_connector.config_values import check_networks, check_origins
 
 
 class ClientSettings(BaseModel):
-    """Who may connect to the connector, how much one client may do, who reads `/metrics`."""
+    """Who may connect to the connector, how much one client may do, who reads `/metrics`, and
+    when the garbage collector may pause the process."""
 
     # -- clients: who may connect, and how much -----------------------------------------------
     allowed_origins: list[str] = Field(
@@ -96,6 +97,27 @@ class ClientSettings(BaseModel):
         description=(
             "Also serve `/metrics` on the public listener, to anyone who can reach it (off: "
             "only on `AXP_CHAT_METRICS_PORT`)."
+        ),
+    )
+
+    # -- the process: when the garbage collector may pause it ----------------------------------
+    gc_freeze_interval: float = Field(
+        10.0,
+        ge=0,
+        le=86400,
+        description=(
+            "Seconds between two freezes of the long-lived objects (connections), which keeps "
+            "them out of the garbage collector's full collections (0: freeze once, after "
+            'start-up). See docs/architecture.md, "Garbage collection".'
+        ),
+    )
+    gc_full_interval: float = Field(
+        3600.0,
+        ge=0,
+        le=604800,
+        description=(
+            "Seconds between two full collections over the frozen objects too, which frees "
+            "the reference cycles of connections closed since (one longer pause; 0: never)."
         ),
     )
 

@@ -24,7 +24,7 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.metrics_core import Metric
 
-PAUSE_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+PAUSE_BUCKETS: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1)
 GENERATIONS: Final = ("0", "1", "2")
 PENDING_MAX: Final = 10_000
 """Pauses kept between two scrapes (older ones are dropped from the histogram, not the max)."""

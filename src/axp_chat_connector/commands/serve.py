@@ -11,10 +11,12 @@ import structlog
 import uvicorn
 
 from axp_chat_connector.app import metrics_app
+from axp_chat_connector.background import spawn
 from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_OK
 from axp_chat_connector.config import Settings, SettingsError, load_settings
 from axp_chat_connector.connector import assemble, transport_limits
 from axp_chat_connector.errors import ConnectorError
+from axp_chat_connector.gc_policy import GcPolicy, GcSchedule
 from axp_chat_connector.logs import configure_logging
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.transports.limits import uvicorn_options
@@ -50,14 +52,23 @@ async def serve(
     async with assemble(settings, token_secret=token_secret) as parts:
         _log.info("connector.listening", url=f"http://{host}:{port}")
         public = uvicorn.Server(uvicorn_config(parts.app, settings, host, port))
-        if settings.metrics_port is None:
-            await public.serve()
-            return
-        internal = uvicorn.Server(metrics_config(parts.metrics, settings))
-        _log.info(
-            "connector.metrics", url=f"http://{settings.metrics_host}:{settings.metrics_port}"
-        )
-        await _until_either_stops(public, internal)
+        # the parts are open: settle the heap, then keep the collector's schedule (gc_policy)
+        policy = GcPolicy(GcSchedule(settings.gc_freeze_interval, settings.gc_full_interval))
+        policy.settle()
+        gc_task = spawn(policy.run(), name="gc.policy")
+        try:
+            await _serve(public, parts.metrics, settings)
+        finally:
+            gc_task.cancel()
+
+
+async def _serve(public: uvicorn.Server, metrics: Metrics, settings: Settings) -> None:
+    if settings.metrics_port is None:
+        await public.serve()
+        return
+    internal = uvicorn.Server(metrics_config(metrics, settings))
+    _log.info("connector.metrics", url=f"http://{settings.metrics_host}:{settings.metrics_port}")
+    await _until_either_stops(public, internal)
 
 
 def metrics_config(metrics: Metrics, settings: Settings) -> uvicorn.Config:
