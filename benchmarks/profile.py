@@ -93,9 +93,15 @@ async def profile(
                 for pid in target.pids
             ]
             before = probes.gc_pauses(target.ports)
+            redis_port = stack.redis.port if stack.redis else None
+            start = probes.snapshot(target.pids, redis_port)
             result = await run_rate(target.ports, target.pushes("profile"), tracker, rate, seconds)
+            cost = probes.cost_per_event(
+                start, probes.snapshot(target.pids, redis_port), result.delivered
+            )
             during = probes.pauses_between(before, probes.gc_pauses(target.ports))
             print(result.brief())
+            print("cost: " + ", ".join(f"{k} {v:.3g}" for k, v in cost.items()))
             print(f"worst GC pause since start: {probes.gc_pause_max(target.ports)}")
             print(f"GC collections during the rate: {during}")
             for pid, path, spy in spies:
