@@ -1,10 +1,12 @@
 """The `Bus` protocol: "session S has events up to seq N", and ephemeral events (typing).
 
 The bus is a doorbell, not a mailbox. Durable events live in the store's event log; a
-`NewEvents` notice only wakes the session's connection pumps, which read the log after their
-own cursor. Notices may be lost, duplicated or arrive out of order (a Redis reconnect, a slow
-subscriber): pumps also re-read the log on a timer, so a lost notice delays, never loses.
-`Ephemeral` events go only to the listeners subscribed at that moment; losing one loses nothing.
+`NewEvents` notice wakes the session's connection pumps, which read the log after their own
+cursor. A notice may carry the events it announces (already durable, as the log holds them): a
+pump whose cursor is right before them writes them without reading the log. Notices may be lost,
+duplicated or arrive out of order (a Redis reconnect, a slow subscriber): pumps also re-read the
+log on a timer, so a lost notice delays, never loses. `Ephemeral` events go only to the
+listeners subscribed at that moment; losing one loses nothing.
 
 Listeners are plain sync callables run on the event loop: they must return quickly (set an
 `asyncio.Event`, put into a bounded queue) and not raise. One listener per connection; no task
@@ -20,10 +22,12 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True, slots=True)
 class NewEvents:
-    """The session's log has events up to `seq`."""
+    """The session's log has events up to `seq`; `events`, when the publisher sent them, are
+    the last ones up to `seq` (each with its `seq`, as `read_events` returns them)."""
 
     session_id: str
     seq: int
+    events: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +49,11 @@ class Subscription(Protocol):
 
 
 class Bus(Protocol):
-    async def publish(self, session_id: str, seq: int) -> None:
-        """Tell every instance's listeners of the session that its log reached `seq`."""
+    async def publish(
+        self, session_id: str, seq: int, events: tuple[dict[str, Any], ...] = ()
+    ) -> None:
+        """Tell every instance's listeners of the session that its log reached `seq`, with
+        the `events` just appended up to it (durable already; a bus may drop them: too big)."""
         ...
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:

@@ -71,8 +71,10 @@ class LocalBus:
     def __init__(self) -> None:
         self._listeners = Listeners()
 
-    async def publish(self, session_id: str, seq: int) -> None:
-        self._listeners.deliver(NewEvents(session_id, seq))
+    async def publish(
+        self, session_id: str, seq: int, events: tuple[dict[str, Any], ...] = ()
+    ) -> None:
+        self._listeners.deliver(NewEvents(session_id, seq, events))
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:
         self._listeners.deliver(Ephemeral(session_id, event))

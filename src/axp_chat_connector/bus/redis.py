@@ -50,6 +50,9 @@ PING_EVERY = 15.0
 READ_TIMEOUT = 2 * PING_EVERY + 5
 SUBSCRIBE_TIMEOUT = 5.0
 _BATCH = 1000
+CARRY_MAX_CHARS = 16_384
+"""A notice carries its events when their JSON is at most this long (the messages of a chat
+are short; a long one is read from the log)."""
 
 
 class RedisBus:
@@ -84,9 +87,16 @@ class RedisBus:
         return boundary("Redis bus", self._r)
 
     # -- the Bus protocol ------------------------------------------------------------------
-    async def publish(self, session_id: str, seq: int) -> None:
+    async def publish(
+        self, session_id: str, seq: int, events: tuple[dict[str, Any], ...] = ()
+    ) -> None:
+        data = str(seq)
+        if events:  # `[seq, [events]]`, unless too big: then the pumps read the log
+            carried = json.dumps([seq, events], separators=(",", ":"), ensure_ascii=False)
+            if len(carried) <= CARRY_MAX_CHARS:
+                data = carried
         async with self._boundary():
-            await self._r.publish(self._channel_prefix + session_id, str(seq))
+            await self._r.publish(self._channel_prefix + session_id, data)
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:
         data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
@@ -218,7 +228,10 @@ class RedisBus:
         try:
             if data.startswith("{"):
                 self._listeners.deliver(Ephemeral(session_id, json.loads(data)))
+            elif data.startswith("["):
+                seq, events = json.loads(data)
+                self._listeners.deliver(NewEvents(session_id, int(seq), tuple(events)))
             else:
                 self._listeners.deliver(NewEvents(session_id, int(data)))
-        except ValueError:
+        except (ValueError, TypeError):
             _log.warning("bus.bad_message", session_id=session_id)

@@ -93,7 +93,7 @@ class SessionRecords:
         seqs = await self.store.append_events(
             session_id, new, now=self.clock(), dedupe_key=dedupe_key
         )
-        await self._appended(session_id, seqs)
+        await self._appended(session_id, seqs, new)
         return seqs
 
     async def change_and_append(
@@ -146,9 +146,15 @@ class SessionRecords:
         if written is None:
             return None
         seqs = written[1]
-        await self._appended(record.session_id, seqs)
+        await self._appended(record.session_id, seqs, new)
         return seqs
 
-    async def _appended(self, session_id: str, seqs: list[int]) -> None:
+    async def _appended(self, session_id: str, seqs: list[int], new: list[dict[str, Any]]) -> None:
+        """Ring the bus with the events as the log now holds them (`seq` first), so the
+        session's connections need not read them back."""
         if seqs:
-            await self.bus.publish(session_id, seqs[-1])
+            logged = tuple(
+                {"seq": seq, **{k: v for k, v in event.items() if k != "seq"}}
+                for seq, event in zip(seqs, new, strict=True)
+            )
+            await self.bus.publish(session_id, seqs[-1], logged)

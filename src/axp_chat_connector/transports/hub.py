@@ -38,8 +38,9 @@ class Member(Protocol):
         """The last seq it has delivered (or, for a long poll, was asked to start after)."""
         ...
 
-    def wake(self, seq: int) -> None:
-        """The session's log has reached `seq`: read it if behind. Must not block or raise."""
+    def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
+        """The session's log has reached `seq` (`events`: the last ones up to it, when the
+        notice carried them): catch up if behind. Must not block or raise."""
         ...
 
     def ephemeral(self, event: dict[str, Any], text: str) -> None:
@@ -157,7 +158,7 @@ class Hub:
             return
         if isinstance(message, NewEvents):
             for member in tuple(entry.members):
-                member.wake(message.seq)
+                member.wake(message.seq, message.events)
             return
         text = encode(message.event)
         for member in tuple(entry.members):

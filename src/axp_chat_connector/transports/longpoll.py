@@ -80,7 +80,7 @@ class _Waiter:
         self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ephemerals: list[str] = []
 
-    def wake(self, seq: int) -> None:
+    def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
         if seq > self.cursor and not self.future.done():
             self.future.set_result(None)
 

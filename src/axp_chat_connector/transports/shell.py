@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, auto
 from typing import Any, ClassVar, Final
@@ -102,12 +102,41 @@ class Drained(Enum):
     """`session.ended` was written: the stream ends (`conn.close_now` says whether at once)."""
 
 
-async def drain(shell: Shell, conn: ClientConnection, write: Write) -> Drained:
+def carry(carried: list[dict[str, Any]], events: Sequence[dict[str, Any]], limit: int) -> None:
+    """Add a notice's `events` to those a connection holds to write: kept only while they
+    follow on without a hole (else all are dropped: the drain reads the log) and at most
+    `limit` of them."""
+    if carried and events[0]["seq"] != carried[-1]["seq"] + 1:
+        carried.clear()
+        return
+    carried.extend(events)
+    if len(carried) > limit:
+        carried.clear()
+
+
+async def drain(
+    shell: Shell,
+    conn: ClientConnection,
+    write: Write,
+    carried: Sequence[dict[str, Any]] = (),
+    announced: int = 0,
+) -> Drained:
     """Write every logged event after the connection's cursor, in seq order, a `gap` frame
-    first when the log no longer holds them."""
+    first when the log no longer holds them. `carried`: events the bus notices brought (from
+    `carry`); when they start right after the cursor they are written without reading the
+    log, which is then read only if the notices announced more (`announced`: the highest seq
+    they named)."""
     session_id = conn.session_id
     assert session_id is not None
     limit = shell.limits.max_events_per_read
+    fresh = [event for event in carried if event["seq"] > conn.cursor]
+    if fresh and fresh[0]["seq"] == conn.cursor + 1:
+        for event in fresh:
+            drained = await _deliver(shell, conn, event, write)
+            if drained is not None:
+                return drained
+        if conn.cursor >= announced:
+            return Drained.CAUGHT_UP
     while True:
         try:
             events = await shell.service.events_after(session_id, conn.cursor, limit)

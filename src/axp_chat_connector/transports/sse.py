@@ -83,7 +83,7 @@ class _Stream:
     def cursor(self) -> int:
         return self.conn.cursor
 
-    def wake(self, seq: int) -> None:
+    def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
         if seq > self.conn.cursor:
             self.woken.set()
 

@@ -51,6 +51,7 @@ from axp_chat_connector.transports.shell import (
     Drained,
     Parts,
     Shell,
+    carry,
     connection_closed,
     drain,
     run_command,
@@ -215,6 +216,7 @@ class WebSocketConnection:
     __slots__ = (
         "again",
         "busy",
+        "carried",
         "closed",
         "handler",
         "joined",
@@ -243,6 +245,8 @@ class WebSocketConnection:
         )
         self.target = 0
         """The highest seq the bus announced that may not have been read yet."""
+        self.carried: list[dict[str, Any]] = []
+        """Events the bus notices carried, seq-ordered without holes, not written yet."""
         self.pump: asyncio.Task[None] | None = None
         """The running pump, if any."""
         self.again = False
@@ -261,10 +265,12 @@ class WebSocketConnection:
 
     # -- hub member -----------------------------------------------------------------------
 
-    def wake(self, seq: int) -> None:
+    def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
         if seq > self.protocol.cursor and not self.closed:
             if seq > self.target:
                 self.target = seq
+            if events:
+                carry(self.carried, events, self.handler.limits.max_events_per_read)
             self.kick()
 
     def ephemeral(self, event: dict[str, Any], text: str) -> None:
@@ -293,8 +299,8 @@ class WebSocketConnection:
             while not self.closed:
                 self.again = False
                 if self.target > self.cursor:
-                    self.target = 0
-                    if not await self._drain():
+                    announced, self.target = self.target, 0
+                    if not await self._drain(announced):
                         return
                 pending = self.pending
                 if pending:
@@ -308,9 +314,11 @@ class WebSocketConnection:
         finally:
             self.pump = None
 
-    async def _drain(self) -> bool:
-        """Write every logged event after the cursor; False when the connection is over."""
-        drained = await drain(self.handler, self.protocol, self._write_event)
+    async def _drain(self, announced: int = 0) -> bool:
+        """Write every logged event after the cursor (those the bus carried without reading
+        the log); False when the connection is over."""
+        carried, self.carried = self.carried, []
+        drained = await drain(self.handler, self.protocol, self._write_event, carried, announced)
         if drained is Drained.ENDED and self.protocol.close_now:
             await self.close(CloseCode.SESSION_ENDED)
             return False
