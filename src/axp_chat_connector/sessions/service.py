@@ -12,6 +12,7 @@ answers across clients would leak tokens).
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any, Final
 
 from axp_chat_connector.errors import Busy, ConnectorError, Gap, Internal
@@ -32,6 +33,8 @@ __all__ = ["Answer", "Bound", "SessionService"]
 _PENDING_WAIT: Final = 5.0
 _PENDING_POLL: Final = 0.05
 _NO_IDEMPOTENCY: Final = (frames.Ack, frames.Ping)
+TOUCH_SHARE: Final = 0.01
+"""A session is marked active at most once per this share of `session_idle_timeout`."""
 
 
 class SessionService:
@@ -54,6 +57,8 @@ class SessionService:
         self.store = store
         self.config = config
         self._local_connections: dict[str, int] = {}
+        self._touched: dict[str, float] = {}
+        """When this instance last marked each session active (`_touch`)."""
 
     # -- transports ------------------------------------------------------------------------
     async def execute(self, command: frames.Command, *, session_id: str | None) -> Answer:
@@ -66,7 +71,7 @@ class SessionService:
                 return await self.logins.resume(command)
             if session_id is None:
                 raise Internal("command on an unbound connection")
-            await self.store.touch_session(session_id, now=self.records.clock())
+            await self._touch(session_id)
             if isinstance(command, _NO_IDEMPOTENCY) or re is None:
                 frame = await self._run(command, session_id)
                 return Answer(frame if re is not None else {})
@@ -91,7 +96,7 @@ class SessionService:
 
     async def connection_opened(self, session_id: str) -> None:
         self._local_connections[session_id] = self._local_connections.get(session_id, 0) + 1
-        await self.store.touch_session(session_id, now=self.records.clock())
+        await self._touch(session_id)
 
     async def connection_closed(self, session_id: str) -> None:
         left = self._local_connections.get(session_id, 0) - 1
@@ -99,11 +104,30 @@ class SessionService:
             self._local_connections.pop(session_id, None)
         else:
             self._local_connections[session_id] = left
-        await self.store.touch_session(session_id, now=self.records.clock())
+        await self._touch(session_id)
+
+    async def _touch(self, session_id: str) -> None:
+        """Mark the session active (the idle sweep's clock), at most once per
+        `TOUCH_SHARE` of the idle timeout per session: a long poll answered every second, or
+        a customer typing fast, need not write the store each time (the idle end may come
+        that share of the timeout early)."""
+        now = self.records.clock()
+        if now - self._touched.get(session_id, -math.inf) < self._touch_every:
+            return
+        self._touched[session_id] = now
+        await self.store.touch_session(session_id, now=now)
 
     def connected_sessions(self) -> list[str]:
-        """Sessions with a connection on this instance (kept active by the sweeper)."""
+        """Sessions with a connection on this instance (kept active by the sweeper). Called
+        every sweep: forgets touches older than the throttle's window, too."""
+        floor = self.records.clock() - self._touch_every
+        for session_id in [s for s, at in self._touched.items() if at < floor]:
+            del self._touched[session_id]
         return list(self._local_connections)
+
+    @property
+    def _touch_every(self) -> float:
+        return self.config.session_idle_timeout * TOUCH_SHARE
 
     # -- idempotency -----------------------------------------------------------------------
     async def _once(self, command: frames.Command, session_id: str, re: str) -> dict[str, Any]:

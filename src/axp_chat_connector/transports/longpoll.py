@@ -52,6 +52,7 @@ from axp_chat_connector.transports.shell import (
     Parts,
     Shell,
     bearer_token,
+    carry,
     check_origin,
     client_gone,
     client_host,
@@ -72,17 +73,35 @@ PACES_MAX: Final = 50_000
 class _Waiter:
     """A held `GET /v1/poll/events`, as a hub member."""
 
-    __slots__ = ("cursor", "ephemerals", "future", "limit")
+    __slots__ = ("announced", "carried", "cursor", "ephemerals", "future", "limit", "most")
 
-    def __init__(self, after: int, limit: int) -> None:
+    def __init__(self, after: int, limit: int, most: int) -> None:
+        """`limit`: ephemeral events kept; `most`: carried events kept."""
         self.cursor = after
         self.limit = limit
+        self.most = most
         self.future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ephemerals: list[str] = []
+        self.carried: list[dict[str, Any]] = []
+        """Events the bus notices carried (`shell.carry`)."""
+        self.announced = 0
+        """The highest seq the notices named."""
 
     def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
-        if seq > self.cursor and not self.future.done():
-            self.future.set_result(None)
+        if seq > self.cursor:
+            self.announced = max(self.announced, seq)
+            if events:
+                carry(self.carried, events, self.most)
+            if not self.future.done():
+                self.future.set_result(None)
+
+    def caught_up(self) -> list[dict[str, Any]] | None:
+        """The events to answer with when the notices carried every one announced after the
+        cursor; None when the log must be read."""
+        fresh = [event for event in self.carried if event["seq"] > self.cursor]
+        if fresh and fresh[0]["seq"] == self.cursor + 1 and fresh[-1]["seq"] >= self.announced:
+            return fresh
+        return None
 
     def ephemeral(self, event: dict[str, Any], text: str) -> None:
         if len(self.ephemerals) < self.limit:
@@ -205,7 +224,7 @@ class LongPoll(Shell):
         """Answer at once with the events after `after`, or hold until some come."""
         service = self.service
         limit = self.limits.max_events_per_read
-        waiter = _Waiter(after, self.limits.max_pending_ephemeral)
+        waiter = _Waiter(after, self.limits.max_pending_ephemeral, limit)
         try:
             await self.hub.attach(session_id, waiter)
         except ConnectorError as exc:
@@ -214,12 +233,17 @@ class LongPoll(Shell):
         try:
             await service.connection_opened(session_id)
             events = await service.events_after(session_id, after, limit)
+            carried = None
             if not events and wait > 0:
                 if not await _held(waiter.future, request, wait):
                     return Response(status_code=204)  # the client left: nobody reads this
-                if waiter.future.done():
+                carried = waiter.caught_up()
+                if carried is None and waiter.future.done():
                     events = await service.events_after(session_id, after, limit)
-            last = await service.last_seq(session_id)
+            if carried:  # the notice brought them all: no read of the log
+                events, last = carried, carried[-1]["seq"]
+            else:
+                last = await service.last_seq(session_id)
         except ConnectorError as exc:
             if isinstance(exc, Gap):
                 self.metrics.gap(self.transport)

@@ -39,6 +39,7 @@ from axp_chat_connector.transports.shell import (
     Parts,
     Shell,
     bearer_token,
+    carry,
     check_origin,
     client_gone,
     client_host,
@@ -72,12 +73,15 @@ def event_text(data: str, seq: int | None = None) -> bytes:
 class _Stream:
     """One open event stream, as a hub member."""
 
-    __slots__ = ("conn", "pending", "woken")
+    __slots__ = ("announced", "carried", "conn", "pending", "woken")
 
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
         self.woken = asyncio.Event()
         self.pending: list[str] = []
+        self.carried: list[dict[str, Any]] = []
+        """Events the bus notices carried (`shell.carry`), not written yet."""
+        self.announced = 0
 
     @property
     def cursor(self) -> int:
@@ -85,6 +89,9 @@ class _Stream:
 
     def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
         if seq > self.conn.cursor:
+            self.announced = max(self.announced, seq)
+            if events:
+                carry(self.carried, events, self.conn.limits.max_events_per_read)
             self.woken.set()
 
     def ephemeral(self, event: dict[str, Any], text: str) -> None:
@@ -185,7 +192,10 @@ class ServerSentEvents(Shell):
         """Write events as they come, and pings between; return when the stream is over."""
         while True:
             stream.woken.clear()
-            if await drain(self, stream.conn, functools.partial(self._write_event, send)) in _OVER:
+            carried, stream.carried = stream.carried, []
+            announced, stream.announced = stream.announced, 0
+            write = functools.partial(self._write_event, send)
+            if await drain(self, stream.conn, write, carried, announced) in _OVER:
                 return
             pending, stream.pending = stream.pending, []
             for text in pending:

@@ -4,6 +4,7 @@ to its `accepted` answer. Run with `-s` to see the calls."""
 
 from __future__ import annotations
 
+from axp_chat_connector.sessions.service import TOUCH_SHARE
 from tests.integration.sessions.conftest import Harness, wait_for
 from tests.integration.sessions.counting import counted
 
@@ -45,3 +46,20 @@ async def test_the_outbox_worker_reports_the_outbox_depth(harness: Harness) -> N
         return 1 in harness.outbox_depths
 
     await wait_for(one_waiting, "the depth of one waiting send")
+
+
+async def test_a_session_is_marked_active_at_most_once_per_window(harness: Harness) -> None:
+    """Long polls answered back to back, or fast commands, do not write the store each time."""
+    session_id, _, _ = await harness.chatting()
+    window = harness.settings.session_idle_timeout * TOUCH_SHARE
+    harness.clock.advance(window)  # whatever touched it before is out of the window
+    with counted() as calls:
+        for _ in range(5):
+            await harness.service.connection_opened(session_id)
+            await harness.service.connection_closed(session_id)
+    assert calls.count("touch_session") == 1
+    harness.clock.advance(window)
+    with counted() as later:
+        await harness.service.connection_opened(session_id)
+        await harness.service.connection_closed(session_id)
+    assert later.count("touch_session") == 1

@@ -22,7 +22,7 @@ class Member:
         self.woken: list[int] = []
         self.texts: list[str] = []
 
-    def wake(self, seq: int) -> None:
+    def wake(self, seq: int, events: tuple[dict[str, Any], ...] = ()) -> None:
         self.woken.append(seq)
 
     def ephemeral(self, event: dict[str, Any], text: str) -> None:
