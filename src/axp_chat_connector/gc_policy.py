@@ -11,14 +11,15 @@ full collection of them taking 30 to 90 ms; more connections, longer pauses. You
 `GcPolicy` keeps the long-lived objects out of the full collections:
 - `settle()` after start-up: collect once, then `gc.freeze()`. Modules, models and settings go
   to the permanent generation, which no collection visits.
-- `run()` every `freeze_every` seconds: a full collection, which visits only what is not frozen
-  (what was allocated since the last step and lived: short), then `gc.freeze()` again: the
-  connections alive that long join the permanent generation, so every collection, the ones
-  that load triggers included, visits only what is newer.
-  Frozen objects are still freed by reference counting when their connection closes; only
-  reference cycles among them wait for the next step.
-- every `full_every` seconds: `gc.unfreeze()`, one full collection over everything (the only
-  long pause, at the interval's pace; 0: never), and freeze again.
+- `tick()` every `freeze_every` seconds: a young collection (generations 0 and 1: short; the
+  cyclic garbage of lately is freed), then `gc.freeze()`: what lived that long (the
+  connections) joins the permanent generation, so the full collections that load triggers
+  visit only what is newer. Frozen objects are still freed by reference counting when their
+  connection closes; reference cycles among them are not, until the next full collection.
+- A full collection over everything (`gc.unfreeze()`, collect, freeze again: the one long
+  pause) when the frozen objects have grown to `grow_limit` times their number after the last
+  one (what was frozen since may be garbage held by cycles: this bounds it), or every
+  `full_every` seconds (0: only by growth).
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ class GcSchedule:
     freeze_every: float = 10.0
     """Seconds between two freezes of what is alive (0: freeze once, after start-up)."""
     full_every: float = 3600.0
-    """Seconds between two full collections over the frozen objects too (0: never)."""
+    """Seconds between two full collections over the frozen objects too (0: only by growth)."""
+    grow_limit: float = 2.0
+    """A full collection when the frozen objects grew to this many times their number after
+    the last one."""
 
 
 class GcPolicy:
@@ -45,6 +49,7 @@ class GcPolicy:
         self.schedule = schedule
         self.clock = clock
         self._last_full = clock()
+        self._frozen_after_full = 0
         self.freezes = 0
         self.full_collections = 0
 
@@ -53,21 +58,29 @@ class GcPolicy:
         gc.collect()
         gc.freeze()
         self._last_full = self.clock()
+        self._frozen_after_full = gc.get_freeze_count()
         self.freezes += 1
 
     def tick(self) -> None:
-        """One scheduled step: freeze what lived since the last one, or (every `full_every`)
-        collect everything and freeze again."""
-        full_every = self.schedule.full_every
-        if full_every > 0 and self.clock() - self._last_full >= full_every:
+        """One scheduled step: freeze what lived since the last one, or collect everything
+        and freeze again (`full_due`)."""
+        if self.full_due():
             gc.unfreeze()
             gc.collect()
+            gc.freeze()
             self._last_full = self.clock()
+            self._frozen_after_full = gc.get_freeze_count()
             self.full_collections += 1
         else:
-            gc.collect()  # the frozen objects are not visited
-        gc.freeze()
+            gc.collect(1)  # young generations only: the frozen and the old are not visited
+            gc.freeze()
         self.freezes += 1
+
+    def full_due(self) -> bool:
+        schedule = self.schedule
+        if schedule.full_every > 0 and self.clock() - self._last_full >= schedule.full_every:
+            return True
+        return gc.get_freeze_count() >= schedule.grow_limit * max(self._frozen_after_full, 1)
 
     async def run(self) -> None:
         """`tick` every `freeze_every` seconds (returns at once when that is 0)."""

@@ -87,3 +87,18 @@ async def test_run_returns_at_once_when_freezing_is_off() -> None:
     policy = GcPolicy(GcSchedule(freeze_every=0))
     await asyncio.wait_for(policy.run(), timeout=1)
     assert policy.freezes == 0
+
+
+def test_a_full_collection_comes_when_the_frozen_objects_grew_too_much() -> None:
+    policy = GcPolicy(GcSchedule(freeze_every=10, full_every=0, grow_limit=1.1), Clock())
+    policy.settle()
+    settled = gc.get_freeze_count()
+    kept = [Cycle() for _ in range(settled // 5)]  # frozen by the next tick: +20 %
+    policy.tick()
+    assert policy.full_collections == 0
+    assert policy.full_due()
+    del kept
+    policy.tick()
+    assert policy.full_collections == 1
+    assert gc.get_freeze_count() < settled * 1.1  # the dropped cycles were freed
+    assert not policy.full_due()
