@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from axp_chat_connector import event_loop
 from axp_chat_connector.commands import demo_id_token
 from axp_chat_connector.commands.serve import uvicorn_config
 from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_OK
@@ -180,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         contextlib.suppress(KeyboardInterrupt),
     ):
         try:
-            asyncio.run(demo(args, Path(data_dir)))
+            event_loop.run(demo(args, Path(data_dir)))
         except SettingsError as exc:
             print(f"error: {exc}")
             return EXIT_BAD_SETTINGS

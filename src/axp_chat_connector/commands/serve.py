@@ -10,6 +10,7 @@ import asyncio
 import structlog
 import uvicorn
 
+from axp_chat_connector import event_loop
 from axp_chat_connector.app import metrics_app
 from axp_chat_connector.background import spawn
 from axp_chat_connector.commands.startup import EXIT_BAD_SETTINGS, EXIT_FAILED, EXIT_OK
@@ -104,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in settings.warnings():
         _log.warning("settings.warning", detail=warning)
     try:
-        asyncio.run(serve(settings, args.host, args.port))
+        _log.info("connector.event_loop", loop=event_loop.name())
+        event_loop.run(serve(settings, args.host, args.port))
     except ConnectorError as exc:
         _log.error("connector.startup_failed", error=exc.message, code=exc.code)
         return EXIT_FAILED
