@@ -18,7 +18,7 @@ from typing import Final
 from axp_chat_connector.store.base import RouteKey
 
 ROUTE_CACHE_SIZE: Final = 50_000
-"""Keys kept (the least recently used go first): ~10 MB at most, a few per chat."""
+"""Keys kept (the least recently used go first), a few per chat: ~19 MB when full of UUIDs."""
 
 
 class RouteCache:
