@@ -7,7 +7,7 @@ afterwards (append then publish: a notice never announces an event that is not d
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import Conflict, NotFound
 from axp_chat_connector.sessions.lifecycle import Input, Outcome, attempt, step
 from axp_chat_connector.sessions.record import SessionRecord, from_doc, to_doc
-from axp_chat_connector.store.base import Store
+from axp_chat_connector.store.base import DeadlineAt, Store
 
 Clock = Callable[[], float]
 Edit = Callable[[SessionRecord], tuple[SessionRecord, list[dict[str, Any]]] | None]
@@ -130,11 +130,13 @@ class SessionRecords:
         new: list[dict[str, Any]],
         *,
         dedupe_key: str | None = None,
+        deadlines: Sequence[DeadlineAt] = (),
     ) -> list[int] | None:
         """Compare-and-set `record` (read at `version`) and append `new`, in one atomic step,
         then ring the bus: the seqs given. With `dedupe_key`, marked in the same step: None
         (nothing written) when it was marked already. Raises `Conflict` (nothing written, the
-        key left unmarked) when the session moved since `version`."""
+        key left unmarked) when the session moved since `version`. `deadlines`: (kind, at)
+        timers set with the write, only if it happens (no store call of their own)."""
         written = await self.store.update_session_and_append(
             record.session_id,
             to_doc(record),
@@ -142,6 +144,7 @@ class SessionRecords:
             events=new,
             now=self.clock(),
             dedupe_key=dedupe_key,
+            deadlines=deadlines,
         )
         if written is None:
             return None

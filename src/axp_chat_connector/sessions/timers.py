@@ -21,6 +21,12 @@ SESSION_TIMERS: Final = (TOKEN_RENEW, CHAT_IDLE, CHAT_IDLE_WARNING)
 """Cleared when a session ends (the purge is set then)."""
 
 
+def chat_idle_warning_at(now: float, config: ServiceConfig) -> float:
+    """When the chat idle warning fires for a chat last active at `now`: the end of the chat
+    inactivity timeout less the warning's lead (the sweeper sets the end when it fires)."""
+    return now + config.chat_idle_timeout - config.idle_warning
+
+
 class Timers:
     def __init__(self, *, store: Store, config: ServiceConfig, clock: Clock) -> None:
         self.store = store
@@ -29,9 +35,10 @@ class Timers:
 
     async def arm_chat_idle(self, session_id: str) -> None:
         """(Re)start the chat inactivity clock: one timer, the warning; the sweeper sets the
-        end when the warning fires, and a customer send clears both."""
-        config = self.config
-        at = self.clock() + config.chat_idle_timeout - config.idle_warning
+        end when the warning fires, and a customer send clears both. (The webhook intake arms
+        it with its write instead: `chat_idle_warning_at` in `update_session_and_append`'s
+        `deadlines`.)"""
+        at = chat_idle_warning_at(self.clock(), self.config)
         await self.store.set_deadline(session_id, CHAT_IDLE_WARNING, at)
 
     async def customer_active(self, session_id: str) -> None:

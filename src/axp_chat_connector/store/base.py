@@ -13,6 +13,7 @@ SQLite store's injectable `clock`, Redis's native key expiry).
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -85,6 +86,9 @@ DEDUPE_TTL = 86400.0
 RouteKey = tuple[str, str]
 """(kind, key), e.g. ("dialog", "d-123")."""
 
+DeadlineAt = tuple[str, float]
+"""(kind, at): a session's timer to set, as `set_deadline(session, kind, at)` sets it."""
+
 
 class Store(Protocol):
     """Sessions, routes, event logs, idempotency, dedupe, parking, outbox, timers, locks."""
@@ -116,6 +120,7 @@ class Store(Protocol):
         now: float,
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
+        deadlines: Sequence[DeadlineAt] = (),
     ) -> tuple[int, list[int]] | None:
         """Compare-and-set the session document AND append `events` to its log in one atomic
         step: either both happen or neither (raises `Conflict`, nothing appended, when the
@@ -125,7 +130,14 @@ class Store(Protocol):
         With `dedupe_key`, as `append_events`: the key is marked in the same step, and a key
         already marked makes it return None with nothing written (the document is not
         compared then: the caller's version is still good). A `Conflict` leaves the key
-        unmarked, so the caller's retry (or AXP's redelivery) is not taken for a duplicate."""
+        unmarked, so the caller's retry (or AXP's redelivery) is not taken for a duplicate.
+
+        `deadlines`: (kind, at) timers of the session set (or moved) as `set_deadline` does,
+        with the write and only if it happens (not on a duplicate nor a `Conflict`): the
+        timers a write arms cost no call of their own. SQLite sets them in the write's
+        transaction; Redis remembers their kinds in the write's script and sets them in the
+        index step that follows it (docs/storage.md: a crash between the two leaves the write
+        without its timers, as a crash before a `set_deadline` after it would)."""
         ...
 
     async def delete_session(self, session_id: str) -> None:

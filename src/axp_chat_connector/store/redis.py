@@ -14,6 +14,7 @@ activity, deadlines, locks), and here the sessions, their events and command cla
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from axp_chat_connector.errors import StoreUnavailable
@@ -23,6 +24,7 @@ from axp_chat_connector.store.base import (
     ClaimResult,
     ClaimState,
     Conflict,
+    DeadlineAt,
     Retention,
 )
 from axp_chat_connector.store.redis_connect import close_client, make_client, split_url
@@ -88,10 +90,18 @@ class RedisStore(RedisQueues):
         now: float,
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
+        deadlines: Sequence[DeadlineAt] = (),
     ) -> tuple[int, list[int]] | None:
+        """Up to three round trips: `EXISTS` of the index slot's mark, the session's script
+        (the write, its own mark, the timers' kinds), then one index step for the timers and
+        the index mark (`SET_DEADLINES`; a plain `SET` when there are no timers). The steps
+        cannot share a pipeline: each runs only on the previous one's answer."""
         retention = self._retention
         if await self._marked(dedupe_key):
             return None
+        timers = list(dict(deadlines).items())  # one per kind: the last one given wins
+        # built before the write: a bad kind fails with nothing written
+        index_step = self._deadline_step(session_id, timers, dedupe_key, dedupe_ttl)
         result = await self._eval(
             "UPDATE_AND_APPEND",
             [
@@ -99,6 +109,7 @@ class RedisStore(RedisQueues):
                 self._seq(session_id),
                 self._events(session_id),
                 self._session_dedupe(session_id, dedupe_key),
+                self._of(session_id, "dls"),
             ],
             [
                 dumps(doc),
@@ -107,6 +118,8 @@ class RedisStore(RedisQueues):
                 retention.count,
                 repr(now - retention.age),
                 "" if dedupe_key is None else ms(dedupe_ttl),
+                len(timers),
+                *(kind for kind, _ in timers),
                 *_bodies(events),
             ],
         )
@@ -114,7 +127,10 @@ class RedisStore(RedisQueues):
             return None
         if not result:
             raise Conflict(f"session {session_id} is not at version {expected_version}")
-        await self._mark(dedupe_key, dedupe_ttl)
+        if timers:
+            await self._eval("SET_DEADLINES", *index_step)
+        else:
+            await self._mark(dedupe_key, dedupe_ttl)
         version, last = int(result[0]), int(result[1])
         return version, _seqs_upto(last, len(events))
 

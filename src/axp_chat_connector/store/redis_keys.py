@@ -51,7 +51,7 @@ class RedisKeys:
                 "DELETE_SESSION_KEYS",
                 "DELETE_ROUTE",
                 "CLEAR_DEADLINES",
-                "SET_DEADLINE",
+                "SET_DEADLINES",
                 "OLDEST_SEQ",
                 "CLAIM_COMMAND",
                 "COMPLETE_COMMAND",

@@ -7,9 +7,20 @@ hash tag (docs/storage.md gives the reasoning per index).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from axp_chat_connector.store.base import DEDUPE_TTL, JSON, Deadline, OutboxItem, RouteKey
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
+
+from axp_chat_connector.store.base import (
+    DEDUPE_TTL,
+    JSON,
+    Deadline,
+    DeadlineAt,
+    OutboxItem,
+    RouteKey,
+)
 from axp_chat_connector.store.redis_keys import RedisKeys, deadline_member, dumps, ms
 
 
@@ -140,12 +151,43 @@ class RedisQueues(RedisKeys):
         return [str(i) for i in ids]
 
     async def set_deadline(self, session_id: str, kind: str, at: float) -> None:
-        member = deadline_member(session_id, kind)
-        async with (
-            self._boundary()
-        ):  # remembered first, so delete_session finds every deadline it set
-            await self._r.sadd(self._of(session_id, "dls"), kind)
-        await self._eval("SET_DEADLINE", [f"{self._i}dl", f"{self._i}dl:at"], [member, repr(at)])
+        """The kind is remembered first (`SADD` to the session's set), so `delete_session`
+        finds every deadline it set; on one server both go in one pipeline, which runs them in
+        that order. On a cluster the two keys live on different nodes, whose parts of a
+        pipeline run in no set order: two round trips there."""
+        remembered = self._of(session_id, "dls")
+        if isinstance(self._r, RedisCluster):
+            async with self._boundary():
+                await self._r.sadd(remembered, kind)
+            await self._eval("SET_DEADLINES", *self._deadline_step(session_id, [(kind, at)]))
+            return
+        keys, args = self._deadline_step(session_id, [(kind, at)])
+        script = self._scripts["SET_DEADLINES"]
+        async with self._boundary():
+            pipe = self._r.pipeline(transaction=False)
+            pipe.sadd(remembered, kind)
+            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+            failed = next((r for r in results if isinstance(r, Exception)), None)
+            if isinstance(failed, NoScriptError):  # a restarted or flushed Redis
+                failed = None
+                await script(keys=keys, args=args)  # loads it, then runs it
+            if failed is not None:
+                raise failed
+
+    def _deadline_step(
+        self,
+        session_id: str,
+        deadlines: Sequence[DeadlineAt],
+        dedupe_key: str | None = None,
+        dedupe_ttl: float = DEDUPE_TTL,
+    ) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of `SET_DEADLINES`: the timers (their kinds remembered by the caller
+        before), and the index slot's dedupe mark when `dedupe_key` (a write's index step)."""
+        args: list[Any] = ["" if dedupe_key is None else ms(dedupe_ttl)]
+        for kind, at in deadlines:
+            args += [deadline_member(session_id, kind), repr(at)]
+        return [f"{self._i}dl", f"{self._i}dl:at", self._dedupe(dedupe_key)], args
 
     async def due_deadlines(self, now: float, limit: int, *, lease: float = 30.0) -> list[Deadline]:
         p = self._i

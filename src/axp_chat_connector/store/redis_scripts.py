@@ -77,11 +77,13 @@ return 1
 # KEYS: session hash. ARGV: doc, expected version. 0 when the version moved.
 UPDATE_SESSION = _SET_DOC + "return set_doc(KEYS[1], ARGV[1], ARGV[2])\n"
 
-# KEYS: session hash, seq counter, event zset, dedupe key. ARGV: doc, expected version, now,
-# keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), then zero or more event bodies (as
-# for append_log). -1 (nothing written) when the dedupe key is marked; 0 (nothing written, the
-# seq counter untouched, the key left unmarked) when the version moved; else {new version,
-# last seq given (0 when no events)}.
+# KEYS: session hash, seq counter, event zset, dedupe key, deadline-kind set. ARGV: doc,
+# expected version, now, keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), the number n
+# of deadline kinds, those n kinds, then zero or more event bodies (as for append_log). -1
+# (nothing written) when the dedupe key is marked; 0 (nothing written, the seq counter
+# untouched, the key left unmarked) when the version moved; else {new version, last seq given
+# (0 when no events)}. The deadline kinds are remembered with the write, before the index step
+# sets them (`SET_DEADLINES`), so `delete_session` finds them.
 UPDATE_AND_APPEND = (
     _SET_DOC
     + _APPEND_LOG
@@ -90,8 +92,12 @@ if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
 local version = set_doc(KEYS[1], ARGV[1], ARGV[2])
 if version == 0 then return 0 end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
+local kinds = tonumber(ARGV[7])
+if kinds > 0 then redis.call('SADD', KEYS[5], unpack(ARGV, 8, 7 + kinds)) end
 local last = 0
-if #ARGV > 6 then last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 7) end
+if #ARGV > 7 + kinds then
+  last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 8 + kinds)
+end
 return {version, last}
 """
 )
@@ -301,10 +307,15 @@ end
 return out
 """
 
-# KEYS: deadline zset, deadline-at hash. ARGV: member, at.
-SET_DEADLINE = """
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+# KEYS: deadline zset, deadline-at hash, dedupe mark. ARGV: the mark's ttl in ms ('' to leave
+# it alone), then member, at pairs. The index step after a write: its timers and its dedupe
+# mark in one round trip (both live on the index slot).
+SET_DEADLINES = """
+if ARGV[1] ~= '' then redis.call('SET', KEYS[3], '1', 'PX', ARGV[1]) end
+for i = 2, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
 return 1
 """
 

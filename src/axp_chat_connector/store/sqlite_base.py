@@ -90,6 +90,15 @@ def mark_dedupe(conn: Conn, key: str, now: float, ttl: float) -> bool:
     return cursor.rowcount == 1
 
 
+def upsert_deadline(conn: Conn, session_id: str, kind: str, at: float) -> None:
+    """Set (or move) a session's timer: `set_deadline`, and the timers a write arms with it."""
+    conn.execute(
+        "INSERT INTO deadlines (session_id, kind, at, due) VALUES (?1, ?2, ?3, ?3) "
+        "ON CONFLICT (session_id, kind) DO UPDATE SET at = excluded.at, due = excluded.due",
+        (session_id, kind, at),
+    )
+
+
 _EXPIRING = {
     "dedupe": "key",
     "commands": "session_id, command_id",

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 
-from axp_chat_connector.store.base import DEDUPE_TTL, JSON, ClaimResult, ClaimState, Conflict
-from axp_chat_connector.store.sqlite_base import SqliteBase, dumps, mark_dedupe
+from axp_chat_connector.store.base import (
+    DEDUPE_TTL,
+    JSON,
+    ClaimResult,
+    ClaimState,
+    Conflict,
+    DeadlineAt,
+)
+from axp_chat_connector.store.sqlite_base import SqliteBase, dumps, mark_dedupe, upsert_deadline
 from axp_chat_connector.store.sqlite_worker import Conn
 
 
@@ -66,21 +74,25 @@ class SqliteSessionLog(SqliteBase):
         now: float,
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
+        deadlines: Sequence[DeadlineAt] = (),
     ) -> tuple[int, list[int]] | None:
         text = dumps(doc)
         bodies = _bodies(events)
         keep_count = self._retention.count
         cutoff = now - self._retention.age
         clock_now = self._clock()
+        timers = list(deadlines)
 
         def op(conn: Conn) -> tuple[int, list[int]] | None:
             # One job: a Conflict rolls back its savepoint (nothing of it stays, the dedupe
             # mark included); the CAS runs before the append, so a lost one does not even
-            # touch the seq counter.
+            # touch the seq counter. The timers go with the write (the same hop).
             if dedupe_key is not None and not mark_dedupe(conn, dedupe_key, clock_now, dedupe_ttl):
                 return None
             version = _compare_and_set(conn, session_id, text, expected_version)
             seqs = _append(conn, session_id, bodies, now, keep_count, cutoff) if bodies else []
+            for kind, at in timers:
+                upsert_deadline(conn, session_id, kind, at)
             return version, seqs
 
         return await self._write(op)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from axp_chat_connector.store.base import DEDUPE_TTL, JSON, Deadline, OutboxItem, RouteKey
-from axp_chat_connector.store.sqlite_base import SqliteBase, dumps, mark_dedupe
+from axp_chat_connector.store.sqlite_base import SqliteBase, dumps, mark_dedupe, upsert_deadline
 from axp_chat_connector.store.sqlite_worker import Conn
 
 
@@ -146,13 +146,7 @@ class SqliteQueues(SqliteBase):
         return [str(row[0]) for row in rows]
 
     async def set_deadline(self, session_id: str, kind: str, at: float) -> None:
-        await self._write(
-            lambda conn: conn.execute(
-                "INSERT INTO deadlines (session_id, kind, at, due) VALUES (?1, ?2, ?3, ?3) "
-                "ON CONFLICT (session_id, kind) DO UPDATE SET at = excluded.at, due = excluded.due",
-                (session_id, kind, at),
-            )
-        )
+        await self._write(lambda conn: upsert_deadline(conn, session_id, kind, at))
 
     async def due_deadlines(self, now: float, limit: int, *, lease: float = 30.0) -> list[Deadline]:
         def op(conn: Conn) -> list[Deadline]:

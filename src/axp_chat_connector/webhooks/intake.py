@@ -1,10 +1,10 @@
 """Webhook intake: one authenticated AXP event into its session.
 
-parse → route (or park until its chat is recorded) → `mapping.map_event` decides →
-`changes.changes` applies the decisions to the record → ONE atomic write (the record, its
-events and the event's dedupe key: `update_session_and_append(dedupe_key=…)`) → ring the bus,
-set timers. The receiver (`receiver.py`) calls `take` and answers 200 (503 on
-`StoreUnavailable`).
+parse → route (a `RouteCache` hit, else the store; or park until its chat is recorded) →
+`mapping.map_event` decides → `changes.changes` applies the decisions to the record → ONE
+atomic write (the record, its events, the event's dedupe key and the timers it arms:
+`update_session_and_append(dedupe_key=…, deadlines=…)`) → ring the bus. The receiver
+(`receiver.py`) calls `take` and answers 200 (503 on `StoreUnavailable`).
 
 Dedupe: the key is marked in the same atomic step that stores the event (its write, or its
 parking), so a failed write never leaves a marked key that would drop AXP's redelivery after a
@@ -21,7 +21,7 @@ import structlog
 
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.bus.base import Bus
-from axp_chat_connector.errors import AxpError, BadRequest, Conflict
+from axp_chat_connector.errors import AxpError, BadRequest, Conflict, NotFound
 from axp_chat_connector.protocol.codes import ChatEndReason, EndedBy
 from axp_chat_connector.sessions.axp_events import (
     AxpEvent,
@@ -41,11 +41,17 @@ from axp_chat_connector.sessions.mapping import (
     map_event,
 )
 from axp_chat_connector.sessions.record import SessionRecord
-from axp_chat_connector.sessions.records import SessionRecords
-from axp_chat_connector.sessions.timers import Timers
-from axp_chat_connector.store.base import RouteKey, Store
+from axp_chat_connector.sessions.records import Loaded, SessionRecords
+from axp_chat_connector.sessions.timers import (
+    CHAT_IDLE_WARNING,
+    MESSAGE_HOLD,
+    Timers,
+    chat_idle_warning_at,
+)
+from axp_chat_connector.store.base import DeadlineAt, RouteKey, Store
 from axp_chat_connector.webhooks.changes import Changes, changes
 from axp_chat_connector.webhooks.metrics import WebhookAppended
+from axp_chat_connector.webhooks.route_cache import RouteCache
 
 _log = structlog.get_logger(__name__)
 
@@ -71,6 +77,7 @@ class WebhookIntake:
         axp: AxpClient,
         config: ServiceConfig,
         appended: WebhookAppended | None = None,
+        routes: RouteCache | None = None,
     ) -> None:
         self.records = records
         self.hold = hold
@@ -83,6 +90,7 @@ class WebhookIntake:
         self.appended = appended
         """(session id, seq, when the webhook came in) of each event appended: a metric."""
         self.counters: dict[str, int] = {}
+        self.routes = RouteCache() if routes is None else routes
 
     async def take(self, body: dict[str, Any], started: float | None = None) -> str:
         """One authenticated callback body; the outcome (appended, duplicate, parked, ignored).
@@ -100,11 +108,12 @@ class WebhookIntake:
             return "ignored"
         keys = _keys(event)
         key = dedupe_key(event)
-        session_id = await self._route(keys)
-        if session_id is None:
+        routed = await self._routed(keys)
+        if routed is None:
             outcome = await self._park(event, body, key, started)
         else:
-            outcome = await self._apply(session_id, event, body, key, started)
+            session_id, loaded = routed
+            outcome = await self._apply(session_id, event, body, key, started, loaded)
         if outcome == "duplicate":
             _log.info("webhook.duplicate", event_type=event.eventType)
         self._count(outcome)
@@ -113,11 +122,37 @@ class WebhookIntake:
     def _count(self, what: str) -> None:
         self.counters[what] = self.counters.get(what, 0) + 1
 
-    async def _route(self, keys: list[RouteKey]) -> str | None:
-        for kind, value in keys:
-            session_id = await self.store.get_route(kind, value)
+    async def _routed(self, keys: list[RouteKey]) -> tuple[str, Loaded] | None:
+        """The event's session, loaded, or None (no route yet). A cached route whose session
+        is gone (deleted since) is forgotten and looked up in the store again, so the answer
+        is the one the store alone would give."""
+        routed = await self._route(keys)
+        if routed is None:
+            return None
+        session_id, cached = routed
+        try:
+            return session_id, await self.records.load(session_id)
+        except NotFound:
+            if not cached:
+                raise
+        self.routes.forget(keys)
+        routed = await self._route(keys, cached=False)
+        if routed is None:
+            return None
+        session_id, _ = routed
+        return session_id, await self.records.load(session_id)
+
+    async def _route(self, keys: list[RouteKey], *, cached: bool = True) -> tuple[str, bool] | None:
+        """(session id, whether it came from the cache) of the first key that has a route,
+        in the keys' order (as the store alone would answer); the store's hits are cached."""
+        for route in keys:
+            session_id = self.routes.get(route) if cached else None
             if session_id is not None:
-                return session_id
+                return session_id, True
+            session_id = await self.store.get_route(*route)
+            if session_id is not None:
+                self.routes.put(route, session_id)
+                return session_id, False
         return None
 
     async def _park(
@@ -129,11 +164,11 @@ class WebhookIntake:
         ttl, now = self.config.park_ttl, self.records.clock()
         if not await self.store.park_event(keys, body, ttl=ttl, now=now, dedupe_key=key):
             return "duplicate"
-        session_id = await self._route(keys)
-        if session_id is None:
+        routed = await self._route(keys, cached=False)  # the store: it just missed
+        if routed is None:
             _log.info("webhook.parked", event_type=event.eventType)
             return "parked"
-        await self._take_parked(session_id, keys, started)
+        await self._take_parked(routed[0], keys, started)
         return "appended"
 
     async def _take_parked(self, session_id: str, keys: list[RouteKey], started: float) -> None:
@@ -162,36 +197,56 @@ class WebhookIntake:
         body: dict[str, Any],
         key: str | None,
         started: float,
+        loaded: Loaded | None = None,
     ) -> str:
-        """Map the routed event against the session as it is, and write what it changes in
-        one step (retried when another writer moved the session first)."""
+        """Map the routed event against the session as it is (`loaded`: just read), and write
+        what it changes in one step with the timers it arms (retried when another writer moved
+        the session first)."""
         already_settled = False
         for _ in range(_ATTEMPTS):
-            record, version = await self.records.load(session_id)
+            record, version = loaded or await self.records.load(session_id)
+            loaded = None
             now = self.records.now()
             mapped = map_event(event, record.chat_view(), now)
             if any(isinstance(d, Park) for d in mapped.decisions):
                 return await self._park_until_open(session_id, event, body, key, started)
             window = self.hold.window
             change = changes(record, mapped, now, window, already_settled=already_settled)
+            timers = self._timers(change)
             seqs: list[int] | None = []
             if not change.writes(record):
                 change.settled = None  # the hold has seen its index go by: settled before
             else:
                 try:
                     seqs = await self.records.write(
-                        change.record, version, change.events, dedupe_key=change.dedupe_key or key
+                        change.record,
+                        version,
+                        change.events,
+                        dedupe_key=change.dedupe_key or key,
+                        deadlines=timers,
                     )
                 except Conflict:
                     continue
+                timers = []  # set with the write
             if seqs is None and change.settled is not None:
                 already_settled = True  # the outbox settled it first: only the index goes by
                 continue
             if seqs is None:
                 return "duplicate"
-            await self._after(session_id, change, seqs, started)
+            await self._after(session_id, change, seqs, started, timers)
             return "duplicate" if already_settled and not seqs else "appended"
         raise Conflict(f"session {session_id} kept changing")
+
+    def _timers(self, change: Changes) -> list[DeadlineAt]:
+        """The timers `change` arms: the hold's next look, the chat idle warning (computed as
+        `Timers.arm_chat_idle` does)."""
+        timers: list[DeadlineAt] = []
+        if change.hold_deadline is not None:
+            timers.append((MESSAGE_HOLD, change.hold_deadline.timestamp()))
+        if change.arm_chat_idle:
+            at = chat_idle_warning_at(self.timers.clock(), self.timers.config)
+            timers.append((CHAT_IDLE_WARNING, at))
+        return timers
 
     async def _park_until_open(
         self,
@@ -215,18 +270,23 @@ class WebhookIntake:
         return "parked"
 
     async def _after(
-        self, session_id: str, change: Changes, seqs: list[int], started: float
+        self,
+        session_id: str,
+        change: Changes,
+        seqs: list[int],
+        started: float,
+        timers: list[DeadlineAt],
     ) -> None:
-        """What follows the write: metrics, ephemeral events, timers, the settled send's
+        """What follows the write: metrics, ephemeral events, the timers not set with a write
+        (`timers`: when nothing was written), closing the chat's timers, the settled send's
         outbox item, and asking AXP whether the chat is over."""
         if self.appended is not None:
             for seq in seqs:
                 self.appended(session_id, seq, started)
         for ephemeral in change.broadcasts:
             await self.bus.publish_ephemeral(session_id, ephemeral)
-        await self.hold.set_timer(session_id, change.hold_deadline)
-        if change.arm_chat_idle:
-            await self.timers.arm_chat_idle(session_id)
+        for kind, at in timers:
+            await self.store.set_deadline(session_id, kind, at)
         if change.chat_closed:
             await self.timers.chat_ended(session_id)
         if change.settled is not None:

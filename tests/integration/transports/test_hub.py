@@ -38,7 +38,9 @@ class GatedBus:
         self.fail = False
         self.subscribes = 0
 
-    async def publish(self, session_id: str, seq: int) -> None:
+    async def publish(
+        self, session_id: str, seq: int, events: tuple[dict[str, Any], ...] = ()
+    ) -> None:
         await self.inner.publish(session_id, seq)
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:
