@@ -16,8 +16,9 @@ are `frame_ancestors` (`security_headers`).
 the Starlette side (`uvicorn_options` turns uvicorn's own proxy-header middleware off: it would
 hold a coroutine frame per idle WebSocket); the WebSocket handler reads its client's address
 with `limits.client_address`, the same rule (the right-most hop that is not a trusted proxy).
-`direct_routes` (`(path prefix, route)`) skip the middleware stack too: the webhook receiver,
-a server-to-server hot path that needs neither CORS nor forwarded addresses.
+`direct_routes` (`(path prefix, route or raw ASGI app)`) skip the middleware stack too: the
+webhook receiver, a server-to-server hot path that needs neither CORS nor forwarded addresses
+(a raw app sets its own security headers: `WebhookReceiver.asgi`).
 
 Lifespan: the hooks are entered in order at startup (async context managers, or callables
 returning one, e.g. `contextlib.asynccontextmanager` functions), then `on_startup` callables
@@ -127,7 +128,7 @@ def create_app(
     on_startup: Sequence[Callback] = (),
     on_shutdown: Sequence[Callback] = (),
     metrics: Metrics | None = None,
-    direct_routes: Sequence[tuple[str, BaseRoute]] = (),
+    direct_routes: Sequence[tuple[str, BaseRoute | ASGIApp]] = (),
     metrics_public: bool = False,
     frame_ancestors: Sequence[str] = ("'none'",),
     security: SecurityLog | None = None,
@@ -186,7 +187,12 @@ def create_app(
         lifespan=run,
     )
     direct = [
-        (prefix, SecurityHeaders(Router(routes=[route]), frame_ancestors))
+        (
+            prefix,
+            SecurityHeaders(Router(routes=[route]), frame_ancestors)
+            if isinstance(route, BaseRoute)
+            else route,
+        )
         for prefix, route in direct_routes
     ]
     return ConnectorApp(starlette, websocket, hub, longpoll, sse, metrics, limits, direct)

@@ -151,7 +151,7 @@ async def assemble(
             limits=transport_limits(settings),
             readiness=_readiness(store, bus, axp),
             extra_routes=web_routes(),
-            direct_routes=[(CALLBACK_PREFIX, receiver.route())],
+            direct_routes=[(CALLBACK_PREFIX, receiver.asgi(settings.frame_ancestors))],
             metrics=metrics,
             metrics_public=settings.metrics_public,
             frame_ancestors=settings.frame_ancestors,

@@ -66,6 +66,11 @@ class BadRequest(ClientError):
     title = "Bad request"
 
 
+class MethodNotAllowed(BadRequest):
+    http_status = 405
+    title = "Method not allowed"
+
+
 class UnsupportedMediaType(BadRequest):
     http_status = 415
     title = "Unsupported media type"

@@ -12,33 +12,39 @@ rule for `ALL` subscribers). The secret never reaches a log: run uvicorn without
 from __future__ import annotations
 
 import hmac
+import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Final
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from axp_chat_connector.errors import (
     BadRequest,
     Busy,
     Conflict,
     ConnectorError,
+    MethodNotAllowed,
     NotFound,
     NotHandled,
     StoreUnavailable,
     TooLarge,
     to_problem,
 )
+from axp_chat_connector.security_headers import policy
 from axp_chat_connector.security_log import Kind, SecurityLog
-from axp_chat_connector.transports.body import decode_json, read_body
+from axp_chat_connector.transports.body import JSON_TYPE, decode_json, read_stream
 
 _log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_BYTES: Final = 4 * 1024 * 1024
 MAX_DEPTH: Final = 32
+PREFIX: Final = "/v1/axp/callback/"
+PROBLEM_TYPE: Final = "application/problem+json"
 
 Handler = Callable[[dict[str, Any], float], Awaitable[str]]
 """(the event body, `time.perf_counter()` when the POST arrived) → the outcome."""
@@ -46,10 +52,19 @@ Observe = Callable[[str, str, float], None]
 """(eventType, outcome, seconds) for metrics."""
 
 
-def _problem(error: ConnectorError) -> JSONResponse:
-    return JSONResponse(
-        to_problem(error), status_code=error.http_status, media_type="application/problem+json"
-    )
+def _problem(error: ConnectorError) -> tuple[int, dict[str, Any]]:
+    return error.http_status, to_problem(error)
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body's chunks from raw ASGI `receive`."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadRequest("the client left before the body arrived")
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
 
 
 def _depth(value: Any, limit: int) -> bool:
@@ -93,7 +108,44 @@ class WebhookReceiver:
         self.counts: dict[str, int] = {}
 
     def route(self) -> Route:
+        """The endpoint as a Starlette route (tests, and apps that want the middleware)."""
         return Route("/v1/axp/callback/{secret}", self.endpoint, methods=["POST"])
+
+    def asgi(self, frame_ancestors: Sequence[str] = ("'none'",)) -> ASGIApp:
+        """The endpoint as a raw ASGI app for every path under `PREFIX` (the connector's hot
+        path: no router, request object or middleware per event), answering with the
+        security headers every connector answer carries (`security_headers`)."""
+        static = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"content-security-policy", policy(frame_ancestors).encode("latin-1")),
+        ]
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            secret = scope["path"][len(PREFIX) :]
+            if scope["method"] != "POST" or not secret or "/" in secret:
+                status, content = 405, to_problem(MethodNotAllowed("POST to a callback URL"))
+                if scope["method"] == "POST":
+                    status, content = 404, to_problem(NotFound("no such callback"))
+            else:
+                declared = None
+                for name, value in scope["headers"]:
+                    if name == b"content-length":
+                        declared = value.decode("latin-1")
+                client = scope.get("client")
+                address = client[0] if client else ""
+                status, content = await self.handle(secret, declared, _chunks(receive), address)
+            media = JSON_TYPE if status == 200 else PROBLEM_TYPE
+            body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+            headers = [
+                (b"content-type", media.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *static,
+                *([(b"allow", b"POST")] if status == 405 else []),
+            ]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        return app
 
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
@@ -108,18 +160,31 @@ class WebhookReceiver:
         return ok
 
     async def endpoint(self, request: Request) -> Response:
+        status, content = await self.handle(
+            request.path_params["secret"],
+            request.headers.get("content-length"),
+            request.stream(),
+            request.client.host if request.client else "",
+        )
+        media = JSON_TYPE if status == 200 else PROBLEM_TYPE
+        return JSONResponse(content, status_code=status, media_type=media)
+
+    async def handle(
+        self, secret: str, declared: str | None, chunks: AsyncIterator[bytes], address: str
+    ) -> tuple[int, dict[str, Any]]:
+        """One POST: (status, JSON answer). `declared`: its Content-Length header."""
         started = time.perf_counter()
-        if not self._authentic(request.path_params["secret"]):
+        if not self._authentic(secret):
             self._count("unauthorized")
             if self._security is not None:  # throttled, with the source address
-                self._security.report(
-                    Kind.BAD_CALLBACK_SECRET, request.client.host if request.client else ""
-                )
+                self._security.report(Kind.BAD_CALLBACK_SECRET, address)
             else:
                 _log.warning("webhook.bad_secret")
             return _problem(NotFound("no such callback"))
         try:
-            body = decode_json(await read_body(request, self._max_bytes))
+            if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
+                raise TooLarge("declared too large")
+            body = decode_json(await read_stream(chunks, self._max_bytes))
         except TooLarge:
             self._count("too_large")
             return _problem(TooLarge(f"at most {self._max_bytes} bytes"))
@@ -135,7 +200,7 @@ class WebhookReceiver:
         if not self._ours(body):
             self._count("foreign")
             _log.warning("webhook.foreign", event_type=event_name)
-            return JSONResponse({"outcome": "ignored"})
+            return 200, {"outcome": "ignored"}
         correlation_id = body.get("correlationId")
         try:
             outcome = await self._handler(body, started)
@@ -162,7 +227,7 @@ class WebhookReceiver:
         self._count(outcome)
         if self._observe is not None:
             self._observe(event_name, outcome, time.perf_counter() - started)
-        return JSONResponse({"outcome": outcome})
+        return 200, {"outcome": outcome}
 
     def _ours(self, body: dict[str, Any]) -> bool:
         provider = body.get("channelProviderId")

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import structlog
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from axp_chat_connector.errors import Conflict, StoreUnavailable
 from axp_chat_connector.metrics import Metrics
@@ -47,8 +48,24 @@ def handler() -> Handler:
     return Handler()
 
 
-@pytest.fixture
-async def base(handler: Handler) -> AsyncIterator[str]:
+def raw(app: ASGIApp) -> ASGIApp:
+    """`app` served alone: the server's lifespan messages are answered here."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await app(scope, receive, send)
+
+    return serve
+
+
+@pytest.fixture(params=["route", "asgi"])
+async def base(handler: Handler, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The receiver as a Starlette route, and as the connector serves it (the raw app)."""
     receiver = WebhookReceiver(
         secrets=["an-old-secret-being-rotated-out-0000000000", SECRET],
         account_id="ABCDEF",
@@ -56,8 +73,36 @@ async def base(handler: Handler) -> AsyncIterator[str]:
         handler=handler,
         max_bytes=1024 * 1024,
     )
-    async with serve_app(Starlette(routes=[receiver.route()])) as url:
+    app = Starlette(routes=[receiver.route()]) if request.param == "route" else raw(receiver.asgi())
+    async with serve_app(app) as url:
         yield url
+
+
+async def test_the_raw_app_answers_other_methods_405_and_sub_paths_404(
+    handler: Handler,
+) -> None:
+    receiver = WebhookReceiver(
+        secrets=[SECRET],
+        account_id="ABCDEF",
+        channel_provider_id="axp-chat-connector",
+        handler=handler,
+    )
+    async with (
+        serve_app(raw(receiver.asgi(["https://shop.example"]))) as url,
+        httpx.AsyncClient() as http,
+    ):
+        got = await http.get(f"{url}/v1/axp/callback/{SECRET}")
+        assert got.status_code == 405
+        assert got.headers["allow"] == "POST"
+        assert got.headers["content-type"] == "application/problem+json"
+        deeper = await http.post(f"{url}/v1/axp/callback/{SECRET}/more", json=EVENT)
+        assert deeper.status_code == 404
+        ok = await http.post(f"{url}/v1/axp/callback/{SECRET}", json=EVENT)
+        assert ok.status_code == 200
+        assert ok.json() == {"outcome": "appended"}
+        assert ok.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors https://shop.example" in ok.headers["content-security-policy"]
+    assert len(handler.bodies) == 1
 
 
 async def post(base: str, body: bytes | dict[str, Any], secret: str = SECRET) -> httpx.Response:
