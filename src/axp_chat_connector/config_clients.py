@@ -116,8 +116,9 @@ class ClientSettings(BaseModel):
         ge=0,
         le=604800,
         description=(
-            "Seconds between two full collections over the frozen objects too, which frees "
-            "the reference cycles of connections closed since (one longer pause; 0: never)."
+            "Most seconds between two full collections over the frozen objects too, which "
+            "free the reference cycles of connections closed since (one longer pause; one "
+            "also comes when the frozen objects doubled; 0: only then)."
         ),
     )
 
