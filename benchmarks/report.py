@@ -171,7 +171,15 @@ def other_lines(report: Result) -> list[str]:
                 f"{_ms(top['worst_gap_ms'])} ms (a stall of the server shows here)"
             )
         if result.get("gc_pause_max_seconds") is not None:
-            lines.append(f"{name}: worst GC pause {1000 * result['gc_pause_max_seconds']:.1f} ms")
+            lines.append(
+                f"{name}: worst GC pause since start {1000 * result['gc_pause_max_seconds']:.1f} ms"
+            )
+        if under := result.get("gc_under_load"):
+            lines.append(
+                f"{name}: GC collections during the fixed rates and the search: "
+                f"{under['total']:.0f}, of which over 5 ms {under['over_0.005']:.0f}, over 20 ms "
+                f"{under['over_0.02']:.0f}, over 100 ms {under['over_0.1']:.0f}"
+            )
     return lines
 
 

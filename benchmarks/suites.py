@@ -148,9 +148,11 @@ async def connector_suite(
     target = run.target(name, list(clients), tracker)
     try:
         if not many:
+            pauses = probes.gc_pauses(stack.ports)
             ws["rates"] = [r.as_dict() for r in await fixed_rates(target, plan.rates, plan.seconds)]
             if plan.search:
                 ws["search"] = await search_rate(target, plan.search_start, ceiling, plan.seconds)
+            ws["gc_under_load"] = probes.pauses_between(pauses, probes.gc_pauses(stack.ports))
         if stack.redis is not None:
             ws["scale"] = await scale_cost(run, target, plan)
         ws["gc_pause_max_seconds"] = probes.gc_pause_max(stack.ports)
