@@ -102,7 +102,7 @@ def build_sessions(
     `metrics`' callbacks go to the rooms that record them (the rooms know no Prometheus)."""
     if metrics is not None:
         webhook_appended = webhook_appended or metrics.webhook_appended
-        outbox_depth = outbox_depth or metrics.outbox_depth.set
+        outbox_depth = _both(metrics.outbox_seen, outbox_depth)
     records = SessionRecords(store=store, bus=bus, clock=clock)
     timers = Timers(store=store, config=config, clock=clock)
     closing = Closing(records=records, timers=timers)
@@ -222,3 +222,17 @@ def _client_commands(
         config=config,
     )
     return service, chats, logins
+
+
+def _both(
+    first: Callable[[int], None], then: Callable[[int], None] | None
+) -> Callable[[int], None]:
+    """`first`, and `then` too when given (a test's observer beside the metrics)."""
+    if then is None:
+        return first
+
+    def both(value: int) -> None:
+        first(value)
+        then(value)
+
+    return both

@@ -102,7 +102,8 @@ class Metrics:
         registry = self.registry
         self.outbox_oldest_age = Gauge(
             "axp_chat_outbox_oldest_age_seconds",
-            "Age of the oldest send in the outbox worker's last claimed batch (0: none claimed).",
+            "Age of the oldest send in the outbox worker's last batch that claimed any (a send "
+            "backing off keeps it; 0 once the outbox is empty).",
             registry=registry,
         )
         self.outbox_wait = Histogram(
@@ -170,7 +171,16 @@ class Metrics:
         self.gaps.labels(transport).inc()
 
     def outbox_claimed(self, created_at: list[float], now: float) -> None:
-        self.outbox_oldest_age.set(now - min(created_at) if created_at else 0.0)
+        """A claim: its oldest send's age. An empty claim changes nothing (the sends left may
+        be backing off: they are no younger for it); `outbox_seen(0)` says it is empty."""
+        if created_at:
+            self.outbox_oldest_age.set(now - min(created_at))
+
+    def outbox_seen(self, depth: int) -> None:
+        """The outbox's depth, read while the worker idles."""
+        self.outbox_depth.set(depth)
+        if depth == 0:
+            self.outbox_oldest_age.set(0.0)
 
     def restarted(self, task: str) -> None:
         self.background_restarts.labels(task).inc()
