@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from axp_chat_connector.store.base import DEDUPE_TTL
+
 CUSTOMERS = 1_000_000
 """Connected customers, each with an open chat."""
 MESSAGE_EVERY_SECONDS = 10.0
@@ -29,6 +31,11 @@ REDIS_BYTES_PER_CHAT = 4373
 REDIS_BYTES_PER_EVENT = 686
 """From `benchmarks/redis_memory.py` (200 chats x 50 messages, 2026-12-02): `MEMORY USAGE` of
 an open chat's keys, and of one kept agent message with its dedupe key."""
+INDEX_COMMANDS_PER_EVENT = 5
+"""Commands per webhook event on the index hash tag (one slot, one shard on Redis Cluster),
+counted once with MONITOR: dedupe mark EXISTS and SET, a deadline script, ZADD and HSET."""
+DEDUPE_MARK_BYTES = 120
+"""`MEMORY USAGE` of one index dedupe mark; one per webhook event, kept `DEDUPE_TTL`."""
 BENCH_JSON = Path(__file__).resolve().parent / "results" / "bench.json"
 
 
@@ -112,6 +119,20 @@ def model_from(result: dict[str, Any], rate: float | None = None) -> dict[str, A
         f" event, {REDIS_COMMANDS_PER_SHARD:,}/s per shard x {HEADROOM:.0%}),"
         f" {shards_cpu} by measured Redis CPU ({redis_cpu_ms and round(redis_cpu_ms, 3)} ms"
         " per event)"
+    )
+    index_rate = INDEX_COMMANDS_PER_EVENT * EVENTS_PER_SECOND
+    found["index_slot_events_per_second_cap"] = (
+        REDIS_COMMANDS_PER_SHARD * HEADROOM / INDEX_COMMANDS_PER_EVENT
+    )
+    lines.append(
+        f"index slot (one shard whatever the count): {index_rate:,.0f} commands/s; it caps a"
+        f" cluster at {found['index_slot_events_per_second_cap']:,.0f} events/s"
+    )
+    marks = EVENTS_PER_SECOND * DEDUPE_TTL * DEDUPE_MARK_BYTES
+    found["index_dedupe_mark_bytes"] = marks
+    lines.append(
+        f"index dedupe marks: {marks / 1e9:,.0f} GB in one slot"
+        f" ({EVENTS_PER_SECOND:,.0f}/s x {DEDUPE_TTL:,.0f} s x {DEDUPE_MARK_BYTES} B)"
     )
     memory = CUSTOMERS * (REDIS_BYTES_PER_CHAT + EVENTS_KEPT_PER_CHAT * REDIS_BYTES_PER_EVENT)
     found["redis_bytes"] = memory
