@@ -46,7 +46,8 @@ SETTLE_SECONDS = 2.0
 """Pause after opening, before RSS and Redis memory are read."""
 HOLDER_STOP_SECONDS = 10.0
 RATE_RESERVE_SECONDS = 120.0
-"""Of the budget, kept back from opening idle sockets for the chats, the rate and the checks."""
+"""Of the budget, kept back from opening idle sockets for the chats, the rate and the checks
+(at most half of it)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ async def open_idle(
     assert stack.redis is not None
     rss_before = per_instance_rss(stack)
     memory_before = probes.redis_used_memory(stack.redis.port)
-    opening = max(10.0, options.budget - RATE_RESERVE_SECONDS)
+    opening = max(options.budget - RATE_RESERVE_SECONDS, options.budget / 2)
     began = time.perf_counter()
     for i, port in enumerate(stack.ports):
         holders.append(await Holder.start(port, options.idle, f"idle{i}", opening))

@@ -8,7 +8,8 @@ connector instance. A holder opens COUNT clients (`open_logged_in`: a guest logi
 100 at a time, stops opening when BUDGET_SECONDS are spent, and prints one JSON line
 (`opened`, `failed`, `seconds`, `timed_out`, `rss_kb_growth`). Then it answers stdin: `check`
 prints one JSON line (`open`, `closed`, `pings`, `ping_failures`: a WebSocket ping on a
-sample of the open sockets), `quit` or end of input aborts every socket and exits.
+sample of the open sockets), `quit` or end of input aborts every socket and exits. It exits
+at once too when its parent is gone.
 """
 
 from __future__ import annotations
@@ -92,8 +93,17 @@ def abort(clients: list[ConnectorWs]) -> None:
         client.conn.transport.abort()
 
 
+async def orphaned() -> None:
+    """Exit at once when the capacity run that started this holder is gone (killed, say)."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    os._exit(3)
+
+
 async def hold(port: int, count: int, label: str, budget: float) -> None:
     raise_open_files()
+    watchdog = asyncio.create_task(orphaned())
     began = time.perf_counter()
     base = rss_kb(os.getpid())
     clients, failed = await open_idle(port, count, label, time.monotonic() + budget)
@@ -115,6 +125,7 @@ async def hold(port: int, count: int, label: str, budget: float) -> None:
                 break
     finally:
         abort(clients)
+        watchdog.cancel()
 
 
 if __name__ == "__main__":
