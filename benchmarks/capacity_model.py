@@ -33,7 +33,8 @@ REDIS_BYTES_PER_EVENT = 686
 an open chat's keys, and of one kept agent message with its dedupe key."""
 INDEX_COMMANDS_PER_EVENT = 5
 """Commands per webhook event on the index hash tag (one slot, one shard on Redis Cluster),
-counted once with MONITOR: dedupe mark EXISTS and SET, a deadline script, ZADD and HSET."""
+counted with MONITOR (`benchmarks/index_commands.py`): dedupe mark EXISTS and SET, a deadline
+script, ZADD and HSET."""
 DEDUPE_MARK_BYTES = 120
 """`MEMORY USAGE` of one index dedupe mark; one per webhook event, kept `DEDUPE_TTL`."""
 BENCH_JSON = Path(__file__).resolve().parent / "results" / "bench.json"
