@@ -102,3 +102,12 @@ def gc_pauses(ports: Sequence[int]) -> dict[str, float]:
 
 def pauses_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+
+
+def redis_used_memory(port: int) -> int:
+    """Redis's `used_memory` (bytes): everything it holds, client buffers included."""
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+    try:
+        return int(client.info("memory")["used_memory"])
+    finally:
+        client.close()

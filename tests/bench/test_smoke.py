@@ -1,9 +1,11 @@
 """The benchmark's smoke run (`python -m benchmarks.run --smoke`), so that the harness cannot rot:
-it starts its servers, runs every scenario small, and writes JSON with every figure."""
+it starts its servers, runs every scenario small, and writes JSON with every figure; and the
+capacity scenario (`python -m benchmarks.capacity`) at a tiny size."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +94,40 @@ def test_node_peer_is_measured_when_its_packages_are_installed(report: dict[str,
 def test_smoke_run_loses_and_duplicates_nothing(report: dict[str, Any]) -> None:
     assert report["lost"] == 0
     assert report["duplicated"] == 0
+
+
+@pytest.fixture(scope="module")
+def capacity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The capacity scenario at a tiny size (about 11 s): 2 instances x 20 idle sockets."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server installed (the capacity run starts its own)")
+    out = tmp_path_factory.mktemp("capacity") / "capacity.json"
+    argv = ["--instances", "2", "--idle", "20", "--chats", "4", "--rate", "20", "--seconds", "1"]
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.capacity", *argv, "--budget", "120", "--out", str(out)],
+        cwd=ROOT,
+        check=True,
+        timeout=150 * TIME_SCALE,
+    )
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def test_capacity_run_keeps_every_idle_socket_open_while_events_flow(
+    capacity: dict[str, Any],
+) -> None:
+    assert capacity["phase"] == "done"
+    assert "failed" not in capacity
+    idle = capacity["idle"]
+    assert idle["complete"], idle
+    assert idle["opened"] == 2 * 20, idle
+    assert all(i["kb_per_connection"] is not None for i in idle["instances"]), idle
+    rate = capacity["rate"]
+    assert rate["delivered"] == rate["sent"] > 0, rate
+    assert rate["lost"] == rate["duplicated"] == rate["failed"] == 0, rate
+    assert {"cpu_seconds_per_1000", "redis_commands_per_event", "gc"} <= set(rate)
+    end = capacity["idle_at_end"]
+    assert end["open"] == 40, end
+    assert end["closed"] == 0, end
+    assert end["ping_failures"] == 0, end
+    assert capacity["model"]["lines"]
