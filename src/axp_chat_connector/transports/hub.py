@@ -1,9 +1,11 @@
 """The process's registry of local connections by session, between the bus and the transports.
 
 One bus subscription per session that has local members (WebSocket connections, held long
-polls), however many members it has. A `NewEvents` notice wakes each member (`wake(seq)`: a
-member behind `seq` starts reading the log from its own cursor); an `Ephemeral` event is
-encoded once and handed to the members attached at that moment. Members are plain objects
+polls), however many members it has; it stays `subscription_linger` seconds after the last
+member left, so a long poll's next request (or a quick reconnect) finds it. A `NewEvents`
+notice wakes each member (`wake(seq, events)`: a member behind `seq` writes the carried events
+or reads the log from its own cursor); an `Ephemeral` event is encoded once and handed to the
+members attached at that moment. Members are plain objects
 with sync methods: the hub runs no task per member or per session.
 
 When several local members share a session, `encode` keeps the text of each durable event so
@@ -49,13 +51,15 @@ class Member(Protocol):
 
 
 class _Session:
-    __slots__ = ("members", "ready", "subscription", "texts")
+    __slots__ = ("linger", "members", "ready", "subscription", "texts")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.members: list[Member] = []
         self.subscription: Subscription | None = None
         self.ready: asyncio.Future[None] | None = loop.create_future()
         self.texts: dict[int, str] | None = None
+        self.linger: asyncio.TimerHandle | None = None
+        """While no member is attached: the timer that closes the subscription."""
 
 
 class Hub:
@@ -74,6 +78,9 @@ class Hub:
         entry = self._sessions.get(session_id)
         if entry is not None:
             entry.members.append(member)
+            if entry.linger is not None:  # it was lingering: subscribed still
+                entry.linger.cancel()
+                entry.linger = None
             if entry.ready is not None:
                 try:
                     await asyncio.shield(entry.ready)
@@ -113,7 +120,25 @@ class Hub:
             entry.members.remove(member)
         if entry.members:
             return
-        del self._sessions[session_id]
+        linger = self.limits.subscription_linger
+        if linger > 0 and entry.subscription is not None:
+            if entry.linger is None:
+                loop = asyncio.get_running_loop()
+                entry.linger = loop.call_later(linger, self._expire, session_id, entry)
+            return
+        self._close(session_id, entry)
+
+    def _expire(self, session_id: str, entry: _Session) -> None:
+        entry.linger = None
+        if not entry.members:
+            self._close(session_id, entry)
+
+    def _close(self, session_id: str, entry: _Session) -> None:
+        if self._sessions.get(session_id) is entry:
+            del self._sessions[session_id]
+        if entry.linger is not None:
+            entry.linger.cancel()
+            entry.linger = None
         if entry.subscription is not None:
             entry.subscription.close()
             entry.subscription = None
@@ -123,8 +148,8 @@ class Hub:
         return list(entry.members) if entry is not None else []
 
     def __len__(self) -> int:
-        """Sessions with local members."""
-        return len(self._sessions)
+        """Sessions with local members (not those whose subscription lingers)."""
+        return sum(1 for entry in self._sessions.values() if entry.members)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -171,6 +196,9 @@ class Hub:
             self._recheck = spawn(self._recheck_forever(), name="hub.recheck")
 
     async def stop(self) -> None:
+        for session_id, entry in list(self._sessions.items()):
+            if not entry.members:
+                self._close(session_id, entry)
         task, self._recheck = self._recheck, None
         if task is not None:
             task.cancel()

@@ -69,6 +69,10 @@ class TransportLimits:
     recheck_seconds: float = 30.0
     """Every so often the hub compares each local session's last seq with its connections'
     cursors and wakes those behind (a lost bus notice delays, never loses); 0: never."""
+    subscription_linger: float = 10.0
+    """Seconds the hub keeps a session's bus subscription after its last local connection
+    left: a long poll's next request (or a reconnect) finds it (no SUBSCRIBE round trip per
+    poll on Redis); 0: closed at once."""
 
     def origin_allowed(self, origin: str | None) -> bool:
         if origin is None or not self.allowed_origins or "*" in self.allowed_origins:

@@ -61,7 +61,7 @@ class GatedBus:
 
 
 def make_hub(bus: Bus) -> Hub:
-    return Hub(bus, FakeService(bus), TransportLimits(recheck_seconds=0))
+    return Hub(bus, FakeService(bus), TransportLimits(recheck_seconds=0, subscription_linger=0))
 
 
 async def test_one_subscription_per_session_closed_with_the_last_member() -> None:
@@ -79,6 +79,23 @@ async def test_one_subscription_per_session_closed_with_the_last_member() -> Non
     assert len(hub) == 0
     assert not bus._listeners.has("s")
     hub.detach("s", b)  # twice: nothing happens
+
+
+async def test_the_subscription_lingers_after_the_last_member_and_is_reused() -> None:
+    bus = GatedBus()
+    bus.gate.set()
+    hub = Hub(bus, FakeService(bus), TransportLimits(recheck_seconds=0, subscription_linger=0.2))
+    first, second = Member(), Member()
+    await hub.attach("s", first)
+    hub.detach("s", first)
+    assert len(hub) == 0  # no member, but the subscription stays for the next one
+    await hub.attach("s", second)
+    assert bus.subscribes == 1
+    await bus.publish("s", 5)
+    assert second.woken == [5]
+    hub.detach("s", second)
+    await eventually(lambda: not bus.inner._listeners.has("s"))  # closed after the linger
+    assert bus.subscribes == 1
 
 
 async def test_ephemeral_events_are_encoded_once_for_the_members_attached_now() -> None:
