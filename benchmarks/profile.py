@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.profile --store sqlite --rate 1500 --seconds 10
     .venv/bin/python -m benchmarks.profile --store redis --instances 2 --rate 800
+    .venv/bin/python -m benchmarks.profile --store redis --transport polling --rate 500
 
 Starts the stack as the benchmark does (emulator, connector(s), a private Redis), opens the
 customers, then runs the rate while `py-spy record --format raw` samples each instance (py-spy
@@ -23,6 +24,8 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks import probes, servers
+from benchmarks.clients import Client
+from benchmarks.connector_clients import open_poll, open_sse
 from benchmarks.loadgen import Tracker, run_rate
 from benchmarks.scenarios import close_all
 from benchmarks.suites import ConnectorRun, open_customers
@@ -73,7 +76,7 @@ def start_spy(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | 
 
 
 async def profile(
-    store: str, instances: int, clients: int, rate: float, seconds: float, out: Path
+    transport: str, store: str, instances: int, clients: int, rate: float, seconds: float, out: Path
 ) -> None:
     servers.pin_self()
     with tempfile.TemporaryDirectory(prefix="axp-profile-") as tmp:
@@ -82,7 +85,12 @@ async def profile(
             tracker = Tracker()
             opened = await open_customers(stack, clients, tracker, "p")
             run = ConnectorRun(stack, {c.address: c.customer for c in opened})
-            target = run.target(f"connector {store}", list(opened), tracker)
+            streams: list[Client] = list(opened)
+            if transport != "ws":  # the same customers, each holding one poll or SSE stream
+                await close_all(streams)
+                opener = open_poll if transport == "polling" else open_sse
+                streams = [await opener(c, tracker) for c in run.customers.values()]
+            target = run.target(f"connector {store}", streams, tracker)
             await run_rate(target.ports, target.pushes("warm"), tracker, rate / 2, 2)
             spies = [
                 (
@@ -120,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
     parser.add_argument("--instances", type=int, default=1)
+    parser.add_argument("--transport", choices=["ws", "polling", "sse"], default="ws")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
@@ -127,7 +136,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     asyncio.run(
-        profile(args.store, args.instances, args.clients, args.rate, args.seconds, args.out)
+        profile(
+            args.transport,
+            args.store,
+            args.instances,
+            args.clients,
+            args.rate,
+            args.seconds,
+            args.out,
+        )
     )
 
 
