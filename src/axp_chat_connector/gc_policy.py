@@ -10,8 +10,7 @@ full collection of them taking 30 to 90 ms; more connections, longer pauses. You
 
 `GcPolicy` keeps the long-lived objects out of the full collections:
 - `settle()` after start-up: collect once, then `gc.freeze()`. Modules, models and settings go
-  to the permanent generation, which no collection visits. Young collections come every
-  `young_threshold` net allocations (5,000, not CPython's 700).
+  to the permanent generation, which no collection visits.
 - `tick()` every `freeze_every` seconds: a young collection (generations 0 and 1: short; the
   cyclic garbage of lately is freed), then `gc.freeze()`: what lived that long (the
   connections) joins the permanent generation, so the full collections that load triggers
@@ -40,10 +39,6 @@ class GcSchedule:
     """Seconds between two freezes of what is alive (0: freeze once, after start-up)."""
     full_every: float = 3600.0
     """Seconds between two full collections over the frozen objects too (0: only by growth)."""
-    young_threshold: int = 5000
-    """Net allocations of tracked objects between two young collections (CPython: 700). A
-    held long poll leaves short-lived reference cycles; at 700 the benchmark saw a young
-    collection over 20 ms every couple of seconds at 500 polls/s, at 5,000 none."""
     grow_limit: float = 2.0
     """A full collection when the frozen objects grew to this many times their number after
     the last one."""
@@ -62,8 +57,6 @@ class GcPolicy:
         """After start-up: one full collection, then freeze what is left."""
         gc.collect()
         gc.freeze()
-        _, older, oldest = gc.get_threshold()
-        gc.set_threshold(self.schedule.young_threshold, older, oldest)
         self._last_full = self.clock()
         self._frozen_after_full = gc.get_freeze_count()
         self.freezes += 1

@@ -102,12 +102,3 @@ def test_a_full_collection_comes_when_the_frozen_objects_grew_too_much() -> None
     assert policy.full_collections == 1
     assert gc.get_freeze_count() < settled * 1.1  # the dropped cycles were freed
     assert not policy.full_due()
-
-
-def test_settle_sets_the_young_threshold_and_keeps_the_older_ones() -> None:
-    before = gc.get_threshold()
-    try:
-        GcPolicy(GcSchedule(young_threshold=4321), Clock()).settle()
-        assert gc.get_threshold() == (4321, before[1], before[2])
-    finally:
-        gc.set_threshold(*before)
