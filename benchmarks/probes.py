@@ -79,7 +79,8 @@ PAUSE_BOUNDS = ("0.005", "0.02", "0.1")
 
 def gc_pauses(ports: Sequence[int]) -> dict[str, float]:
     """Collections so far summed over the instances: `total`, and `over_<bound>` for each
-    bound of `PAUSE_BOUNDS` (the histogram's buckets are cumulative). Subtract two readings
+    bound of `PAUSE_BOUNDS` (the histogram's buckets are cumulative); the same per generation,
+    prefixed `gen0:`, `gen1:`, `gen2:`. Subtract two readings
     (`pauses_between`) to count the collections of one window."""
     counts: dict[str, float] = {}
     for port in ports:
@@ -92,11 +93,15 @@ def gc_pauses(ports: Sequence[int]) -> dict[str, float]:
                 continue
             labels, _, value = line.partition("} ")
             bound = labels.split('le="', 1)[1].split('"', 1)[0]
-            counts[bound] = counts.get(bound, 0.0) + float(value)
-    total = counts.get("+Inf", 0.0)
-    found = {"total": total}
-    for bound in PAUSE_BOUNDS:
-        found[f"over_{bound}"] = total - counts.get(bound, 0.0)
+            generation = labels.split('generation="', 1)[1].split('"', 1)[0]
+            for key in (bound, f"gen{generation}:{bound}"):
+                counts[key] = counts.get(key, 0.0) + float(value)
+    found: dict[str, float] = {}
+    for prefix in ("", "gen0:", "gen1:", "gen2:"):
+        total = counts.get(f"{prefix}+Inf", 0.0)
+        found[f"{prefix}total"] = total
+        for bound in PAUSE_BOUNDS:
+            found[f"{prefix}over_{bound}"] = total - counts.get(f"{prefix}{bound}", 0.0)
     return found
 
 
