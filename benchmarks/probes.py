@@ -57,14 +57,21 @@ def cost_per_event(before: Snapshot, after: Snapshot, delivered: int) -> dict[st
     return costs
 
 
+def _metrics(ports: Sequence[int]) -> list[str]:
+    """The `/metrics` text of each instance that answers."""
+    texts = []
+    for port in ports:
+        try:
+            texts.append(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text)
+        except httpx.TransportError:
+            continue
+    return texts
+
+
 def gc_pause_max(ports: Sequence[int]) -> float | None:
     """The worst `axp_chat_gc_pause_max_seconds` over the instances, if they export it."""
     worst: float | None = None
-    for port in ports:
-        try:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        except httpx.TransportError:
-            continue
+    for text in _metrics(ports):
         for line in text.splitlines():
             if line.startswith(GC_GAUGE):
                 value = float(line.rsplit(" ", 1)[1])
@@ -83,11 +90,7 @@ def gc_pauses(ports: Sequence[int]) -> dict[str, float]:
     prefixed `gen0:`, `gen1:`, `gen2:`. Subtract two readings
     (`pauses_between`) to count the collections of one window."""
     counts: dict[str, float] = {}
-    for port in ports:
-        try:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        except httpx.TransportError:
-            continue
+    for text in _metrics(ports):
         for line in text.splitlines():
             if not line.startswith(GC_BUCKETS):
                 continue

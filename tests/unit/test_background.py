@@ -31,7 +31,7 @@ async def test_readiness_names_a_worker_while_it_waits_to_restart() -> None:
 
     task = background.supervise(dies_once, name="outbox", first_pause=0.3)
     await asyncio.wait_for(failed.wait(), 5)
-    await asyncio.sleep(0)  # one turn: the failure is handled
+    await asyncio.sleep(0)  # noqa: sleep-ok (one loop turn: the failure is handled)
     assert await ready() == ["outbox"]
     await asyncio.wait_for(again.wait(), 5)
     assert await ready() == []

@@ -110,7 +110,7 @@ def running_nginx(instances: Sequence[str], port: int) -> Iterator[Path]:
         while not _accepts(port):
             assert proc.poll() is None, (directory / "stderr.log").read_text()
             assert time.monotonic() < deadline, "nginx did not listen within 10 s"
-            time.sleep(0.05)
+            time.sleep(0.05)  # noqa: sleep-ok (poll interval of a deadline-bounded wait)
         yield directory
     finally:
         proc.terminate()
