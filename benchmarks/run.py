@@ -50,6 +50,7 @@ FULL = Plan(
     scale_rate=200,
     redis_instances=(1, 2, 3),
     ceiling_seconds=2.0,
+    storm_clients=10000,
 )
 SMOKE = Plan(
     clients=4,
@@ -188,6 +189,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, help="override the plan's client count")
     parser.add_argument("--seconds", type=float, help="override the plan's seconds per rate")
     parser.add_argument("--rates", help="override the plan's fixed WS rates, e.g. 500,2000")
+    parser.add_argument("--storm", type=int, help="override the reconnect storm's customer count")
     parser.add_argument("--idle", help="override the plan's idle connection counts, e.g. 1000,5000")
     args = parser.parse_args()
     # stopped with SIGTERM: unwind, so that every server started is stopped too
@@ -198,7 +200,7 @@ def main() -> None:
         print(f"plot: {report.plot(result, args.report.with_name('latency.png'))}")
         return
     plan = SMOKE if args.smoke else FULL
-    overrides = {"clients": args.clients, "seconds": args.seconds}
+    overrides = {"clients": args.clients, "seconds": args.seconds, "storm_clients": args.storm}
     if args.rates:
         overrides["rates"] = tuple(float(rate) for rate in args.rates.split(","))
     if args.idle:

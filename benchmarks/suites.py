@@ -55,6 +55,10 @@ class Plan:
     scale_rate: float
     redis_instances: tuple[int, ...]
     ceiling_seconds: float
+    storm_clients: int = 0
+    """How many customers the reconnect storm resumes on SQLite and on the largest Redis
+    layout (at least `clients`: the rest are opened for it, then closed); the other layouts
+    resume their `clients`."""
     storm_rate: float = 500.0
     smoke: bool = False
 
@@ -126,6 +130,12 @@ async def open_customers(
     return [c for c in clients if isinstance(c, ConnectorWs)]
 
 
+def storm_size(stack: ConnectorStack, plan: Plan) -> int:
+    """The reconnect storm's customer count for `stack` (see `Plan.storm_clients`)."""
+    largest = stack.store == "sqlite" or len(stack.instances) == max(plan.redis_instances)
+    return max(plan.clients, plan.storm_clients) if largest else plan.clients
+
+
 async def connector_suite(
     stack: ConnectorStack, plan: Plan, ceiling: float
 ) -> list[dict[str, Any]]:
@@ -160,8 +170,14 @@ async def connector_suite(
             ws["send"] = await send_suite(stack, plan, tracker)
     finally:
         await close_all(target.clients)
+    storm_run = ConnectorRun(stack, dict(run.customers))  # the polls below keep `clients`
+    extra = storm_size(stack, plan) - len(run.customers)
+    if extra > 0:
+        more = await open_customers(stack, extra, tracker, "storm")
+        await close_all(more)
+        storm_run.customers.update({c.address: c.customer for c in more})
     storm, resumed = await reconnect_storm(
-        list(run.customers.values()), tracker, stack.ports, run.push, plan.storm_rate
+        list(storm_run.customers.values()), tracker, stack.ports, storm_run.push, plan.storm_rate
     )
     ws["storm"] = storm
     await close_all(resumed)

@@ -92,45 +92,48 @@ class RedisStore(RedisQueues):
         dedupe_ttl: float = DEDUPE_TTL,
         deadlines: Sequence[DeadlineAt] = (),
     ) -> tuple[int, list[int]] | None:
-        """Up to three round trips: `EXISTS` of the index slot's mark, the session's script
-        (the write, its own mark, the timers' kinds), then one index step for the timers and
-        the index mark (`SET_DEADLINES`; a plain `SET` when there are no timers). The steps
-        cannot share a pipeline: each runs only on the previous one's answer."""
+        """One round trip on a single server (the script checks and sets both dedupe marks
+        and sets the timers too). On a cluster up to three: `EXISTS` of the index slot's mark,
+        the session's script (the write, its own mark, the timers' kinds), then one index step
+        for the timers and the index mark (`SET_DEADLINES`; a plain `SET` when there are no
+        timers). Those steps cannot share a pipeline: each runs only on the previous one's
+        answer."""
         retention = self._retention
-        if await self._marked(dedupe_key):
-            return None
         timers = list(dict(deadlines).items())  # one per kind: the last one given wins
         # built before the write: a bad kind fails with nothing written
-        index_step = self._deadline_step(session_id, timers, dedupe_key, dedupe_ttl)
-        result = await self._eval(
-            "UPDATE_AND_APPEND",
-            [
-                self._session(session_id),
-                self._seq(session_id),
-                self._events(session_id),
-                self._session_dedupe(session_id, dedupe_key),
-                self._of(session_id, "dls"),
-            ],
-            [
-                dumps(doc),
-                expected_version,
-                repr(now),
-                retention.count,
-                repr(now - retention.age),
-                "" if dedupe_key is None else ms(dedupe_ttl),
-                len(timers),
-                *(kind for kind, _ in timers),
-                *_bodies(events),
-            ],
-        )
+        index_keys, index_args = self._deadline_step(session_id, timers, dedupe_key, dedupe_ttl)
+        keys = [
+            self._session(session_id),
+            self._seq(session_id),
+            self._events(session_id),
+            self._session_dedupe(session_id, dedupe_key),
+            self._of(session_id, "dls"),
+        ]
+        args: list[Any] = [
+            dumps(doc),
+            expected_version,
+            repr(now),
+            retention.count,
+            repr(now - retention.age),
+            "" if dedupe_key is None else ms(dedupe_ttl),
+            len(timers),
+            *(kind for kind, _ in timers),
+        ]
+        if self._one_server:
+            keys += [index_keys[2], index_keys[0], index_keys[1]]
+            args += index_args[1:]
+        elif await self._marked(dedupe_key):
+            return None
+        result = await self._eval("UPDATE_AND_APPEND", keys, [*args, *_bodies(events)])
         if result == -1:
             return None
         if not result:
             raise Conflict(f"session {session_id} is not at version {expected_version}")
-        if timers:
-            await self._eval("SET_DEADLINES", *index_step)
-        else:
-            await self._mark(dedupe_key, dedupe_ttl)
+        if not self._one_server:
+            if timers:
+                await self._eval("SET_DEADLINES", index_keys, index_args)
+            else:
+                await self._mark(dedupe_key, dedupe_ttl)
         version, last = int(result[0]), int(result[1])
         return version, _seqs_upto(last, len(events))
 

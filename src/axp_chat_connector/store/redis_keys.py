@@ -11,6 +11,8 @@ import contextlib
 import json
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
+
 from axp_chat_connector.store import redis_scripts as lua
 from axp_chat_connector.store.base import JSON, Retention
 from axp_chat_connector.store.redis_connect import Client, boundary
@@ -40,6 +42,8 @@ class RedisKeys:
         self._r = client
         self._p = prefix
         self._i = f"{prefix}{{{prefix}i}}:"  # the index keys' prefix, hash tag included
+        self._one_server = not isinstance(client, RedisCluster)
+        """A single server: a script may span a session's keys and the index keys."""
         self._retention = retention
         self._scripts = {
             name: self._r.register_script(getattr(lua, name))

@@ -77,26 +77,42 @@ return 1
 # KEYS: session hash. ARGV: doc, expected version. 0 when the version moved.
 UPDATE_SESSION = _SET_DOC + "return set_doc(KEYS[1], ARGV[1], ARGV[2])\n"
 
-# KEYS: session hash, seq counter, event zset, dedupe key, deadline-kind set. ARGV: doc,
+# KEYS: session hash, seq counter, event zset, dedupe key, deadline-kind set; on a single
+# server also the index slot's dedupe mark, deadline zset and deadline-at hash. ARGV: doc,
 # expected version, now, keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), the number n
-# of deadline kinds, those n kinds, then zero or more event bodies (as for append_log). -1
-# (nothing written) when the dedupe key is marked; 0 (nothing written, the seq counter
-# untouched, the key left unmarked) when the version moved; else {new version, last seq given
-# (0 when no events)}. The deadline kinds are remembered with the write, before the index step
-# sets them (`SET_DEADLINES`), so `delete_session` finds them.
+# of deadline kinds, those n kinds, on a single server then n member, at pairs, then zero or
+# more event bodies (as for append_log). -1 (nothing written) when a dedupe mark is set; 0
+# (nothing written, the seq counter untouched, the marks left unset) when the version moved;
+# else {new version, last seq given (0 when no events)}. The deadline kinds are remembered
+# with the write. On a cluster the index slot is another node's: the caller checks its mark
+# before and sets it and the timers after (`SET_DEADLINES`), so `delete_session` finds the
+# kinds; on a single server it is all this one step.
 UPDATE_AND_APPEND = (
     _SET_DOC
     + _APPEND_LOG
     + """
-if ARGV[6] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+local one_server = #KEYS == 8
+if ARGV[6] ~= '' then
+  if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+  if one_server and redis.call('EXISTS', KEYS[6]) == 1 then return -1 end
+end
 local version = set_doc(KEYS[1], ARGV[1], ARGV[2])
 if version == 0 then return 0 end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
 local kinds = tonumber(ARGV[7])
+local first = 8 + kinds
 if kinds > 0 then redis.call('SADD', KEYS[5], unpack(ARGV, 8, 7 + kinds)) end
+if one_server then
+  if ARGV[6] ~= '' then redis.call('SET', KEYS[6], '1', 'PX', ARGV[6]) end
+  for i = first, first + 2 * kinds - 1, 2 do
+    redis.call('ZADD', KEYS[7], ARGV[i + 1], ARGV[i])
+    redis.call('HSET', KEYS[8], ARGV[i], ARGV[i + 1])
+  end
+  first = first + 2 * kinds
+end
 local last = 0
-if #ARGV > 7 + kinds then
-  last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], 8 + kinds)
+if #ARGV >= first then
+  last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], first)
 end
 return {version, last}
 """
