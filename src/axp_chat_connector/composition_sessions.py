@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from axp_chat_connector.axp.client import AxpClient
 from axp_chat_connector.bus.base import Bus
+from axp_chat_connector.bus.redis import RedisBus
 from axp_chat_connector.config import Settings
 from axp_chat_connector.metrics import Metrics
 from axp_chat_connector.sessions import config as session_config
@@ -30,6 +31,7 @@ from axp_chat_connector.sessions.settlement import Settlement
 from axp_chat_connector.sessions.sweeper import Sweeper
 from axp_chat_connector.sessions.timers import Timers
 from axp_chat_connector.store import Store
+from axp_chat_connector.store.redis import RedisStore
 from axp_chat_connector.webhooks.intake import WebhookIntake
 from axp_chat_connector.webhooks.metrics import WebhookAppended
 
@@ -103,7 +105,7 @@ def build_sessions(
     if metrics is not None:
         webhook_appended = webhook_appended or metrics.webhook_appended
         outbox_depth = _both(metrics.outbox_seen, outbox_depth)
-    records = SessionRecords(store=store, bus=bus, clock=clock)
+    records = SessionRecords(store=store, bus=bus, clock=clock, notices=_write_notices(store, bus))
     timers = Timers(store=store, config=config, clock=clock)
     closing = Closing(records=records, timers=timers)
     hold = MessageHold(records=records, store=store, config=config)
@@ -236,3 +238,16 @@ def _both(
         then(value)
 
     return both
+
+
+def _write_notices(store: Store, bus: Bus) -> Callable[[str], str] | None:
+    """A session's bus channel, when the store can publish a write's notice in the write's own
+    step (a Redis store and a Redis bus on one single server): one round trip fewer per write,
+    and no write whose notice a crash lost."""
+    if (
+        isinstance(store, RedisStore)
+        and isinstance(bus, RedisBus)
+        and bus.same_server(store.client)
+    ):
+        return bus.channel
+    return None

@@ -15,9 +15,24 @@ per connection.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+CARRY_MAX_BYTES = 16_384
+"""A notice over Redis carries its events when their JSON (`[seq, [events]]`, UTF-8) is at most
+this long (the messages of a chat are short; a long one is read from the log)."""
+
+
+def notice_text(seq: int, events: tuple[dict[str, Any], ...]) -> str:
+    """What a Redis notice says: `[seq, [events]]`, or the seq alone (no events given, or
+    longer than `CARRY_MAX_BYTES`). The Redis store's write script builds the same text."""
+    if events:
+        carried = json.dumps([seq, events], separators=(",", ":"), ensure_ascii=False)
+        if len(carried.encode()) <= CARRY_MAX_BYTES:
+            return carried
+    return str(seq)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,10 +30,17 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
-from axp_chat_connector.bus.base import Ephemeral, Listener, NewEvents, Subscription
+from axp_chat_connector.bus.base import (
+    Ephemeral,
+    Listener,
+    NewEvents,
+    Subscription,
+    notice_text,
+)
 from axp_chat_connector.bus.local import Listeners
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.store.redis_connect import (
@@ -50,9 +57,6 @@ PING_EVERY = 15.0
 READ_TIMEOUT = 2 * PING_EVERY + 5
 SUBSCRIBE_TIMEOUT = 5.0
 _BATCH = 1000
-CARRY_MAX_CHARS = 16_384
-"""A notice carries its events when their JSON is at most this long (the messages of a chat
-are short; a long one is read from the log)."""
 
 
 class RedisBus:
@@ -90,18 +94,24 @@ class RedisBus:
     async def publish(
         self, session_id: str, seq: int, events: tuple[dict[str, Any], ...] = ()
     ) -> None:
-        data = str(seq)
-        if events:  # `[seq, [events]]`, unless too big: then the pumps read the log
-            carried = json.dumps([seq, events], separators=(",", ":"), ensure_ascii=False)
-            if len(carried) <= CARRY_MAX_CHARS:
-                data = carried
         async with self._boundary():
-            await self._r.publish(self._channel_prefix + session_id, data)
+            await self._r.publish(self.channel(session_id), notice_text(seq, events))
 
     async def publish_ephemeral(self, session_id: str, event: dict[str, Any]) -> None:
         data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
         async with self._boundary():
-            await self._r.publish(self._channel_prefix + session_id, data)
+            await self._r.publish(self.channel(session_id), data)
+
+    def channel(self, session_id: str) -> str:
+        """The pub/sub channel of a session's notices."""
+        return self._channel_prefix + session_id
+
+    def same_server(self, client: Client) -> bool:
+        """Whether `client` talks to this bus's server, a single server (not a cluster): a
+        Redis store there can publish this bus's notices with its writes."""
+        if isinstance(self._r, RedisCluster) or isinstance(client, RedisCluster):
+            return False
+        return _address(self._r) == _address(client)
 
     async def subscribe(self, session_id: str, listener: Listener) -> Subscription:
         subscription, _ = self._listeners.add(session_id, listener)
@@ -235,3 +245,9 @@ class RedisBus:
                 self._listeners.deliver(NewEvents(session_id, int(data)))
         except (ValueError, TypeError):
             _log.warning("bus.bad_message", session_id=session_id)
+
+
+def _address(client: aioredis.Redis) -> tuple[Any, ...]:
+    """Where `client` connects: host, port, or a Unix socket path."""
+    kwargs = client.connection_pool.connection_kwargs
+    return kwargs.get("host"), kwargs.get("port"), kwargs.get("path")

@@ -2,7 +2,8 @@
 
 Read-modify-write with compare-and-set (`change`), the same with the events the change causes
 in one atomic store step (`change_and_append`), and plain appends; every append rings the bus
-afterwards (append then publish: a notice never announces an event that is not durable).
+afterwards (append then publish: a notice never announces an event that is not durable), or
+the store rings it in the write's own step (`notices`: a Redis store on the bus's server).
 """
 
 from __future__ import annotations
@@ -26,10 +27,20 @@ Loaded = tuple[SessionRecord, int]
 
 
 class SessionRecords:
-    def __init__(self, *, store: Store, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        clock: Clock,
+        notices: Callable[[str], str] | None = None,
+    ) -> None:
         self.store = store
         self.bus = bus
         self.clock = clock
+        self.notices = notices
+        """Session id → the bus channel the store publishes a write's notice on, when it can
+        (`Store.update_session_and_append(notice=…)`); None: this class rings the bus."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -137,6 +148,7 @@ class SessionRecords:
         (nothing written) when it was marked already. Raises `Conflict` (nothing written, the
         key left unmarked) when the session moved since `version`. `deadlines`: (kind, at)
         timers set with the write, only if it happens (no store call of their own)."""
+        notice = None if self.notices is None else self.notices(record.session_id)
         written = await self.store.update_session_and_append(
             record.session_id,
             to_doc(record),
@@ -145,11 +157,13 @@ class SessionRecords:
             now=self.clock(),
             dedupe_key=dedupe_key,
             deadlines=deadlines,
+            notice=notice,
         )
         if written is None:
             return None
         seqs = written[1]
-        await self._appended(record.session_id, seqs, new)
+        if notice is None:
+            await self._appended(record.session_id, seqs, new)
         return seqs
 
     async def _appended(self, session_id: str, seqs: list[int], new: list[dict[str, Any]]) -> None:

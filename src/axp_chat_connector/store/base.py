@@ -121,6 +121,7 @@ class Store(Protocol):
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
         deadlines: Sequence[DeadlineAt] = (),
+        notice: str | None = None,
     ) -> tuple[int, list[int]] | None:
         """Compare-and-set the session document AND append `events` to its log in one atomic
         step: either both happen or neither (raises `Conflict`, nothing appended, when the
@@ -136,8 +137,13 @@ class Store(Protocol):
         with the write and only if it happens (not on a duplicate nor a `Conflict`): the
         timers a write arms cost no call of their own. SQLite sets them in the write's
         transaction; Redis remembers their kinds in the write's script and sets them in the
-        index step that follows it (docs/storage.md: a crash between the two leaves the write
-        without its timers, as a crash before a `set_deadline` after it would)."""
+        index step that follows it on a cluster, in the same script on a single server
+        (docs/storage.md: a crash between the two leaves the write without its timers, as a
+        crash before a `set_deadline` after it would).
+
+        `notice`: a Redis pub/sub channel on the store's own single server; the write's bus
+        notice (`bus.base.notice_text`) is published there in the same step, so the caller
+        need not ring the bus. Any other store raises `ValueError` when given one."""
         ...
 
     async def delete_session(self, session_id: str) -> None:

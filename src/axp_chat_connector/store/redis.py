@@ -17,6 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from axp_chat_connector.bus.base import CARRY_MAX_BYTES
 from axp_chat_connector.errors import StoreUnavailable
 from axp_chat_connector.store.base import (
     DEDUPE_TTL,
@@ -91,6 +92,7 @@ class RedisStore(RedisQueues):
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
         deadlines: Sequence[DeadlineAt] = (),
+        notice: str | None = None,
     ) -> tuple[int, list[int]] | None:
         """One round trip on a single server (the script checks and sets both dedupe marks
         and sets the timers too). On a cluster up to three: `EXISTS` of the index slot's mark,
@@ -99,6 +101,8 @@ class RedisStore(RedisQueues):
         timers). Those steps cannot share a pipeline: each runs only on the previous one's
         answer."""
         retention = self._retention
+        if notice is not None and not self._one_server:
+            raise ValueError("a bus notice goes with the write on a single Redis server only")
         timers = list(dict(deadlines).items())  # one per kind: the last one given wins
         # built before the write: a bad kind fails with nothing written
         index_keys, index_args = self._deadline_step(session_id, timers, dedupe_key, dedupe_ttl)
@@ -116,6 +120,8 @@ class RedisStore(RedisQueues):
             retention.count,
             repr(now - retention.age),
             "" if dedupe_key is None else ms(dedupe_ttl),
+            notice or "",
+            CARRY_MAX_BYTES,
             len(timers),
             *(kind for kind, _ in timers),
         ]

@@ -82,6 +82,11 @@ class RedisKeys:
             return await self._scripts[name](keys=keys, args=args)
 
     # -- keys -----------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        """The store's Redis client (a bus on the same server may let the store publish)."""
+        return self._r
+
     def _of(self, sid: str, name: str) -> str:
         """A key of session `sid` (hash tag: the session id)."""
         return f"{self._p}{{{sid}}}:{name}"

@@ -9,9 +9,10 @@ from __future__ import annotations
 # Appends ARGV[first_body..] (each event's JSON without its leading "{"; the function puts
 # "seq" first) to a session's log at `at`, then enforces retention (keep the newest
 # `keep_count`, drop the oldest older than `cutoff`); returns the last seq given. Needs at least
-# one body. Members are "<at>|<json>", scored by seq.
+# one body. Members are "<at>|<json>", scored by seq. Each event's JSON, as logged, is added
+# to the table `logged` when one is given.
 _APPEND_LOG = """
-local function append_log(seq_key, events_key, at, keep_count, cutoff, first_body)
+local function append_log(seq_key, events_key, at, keep_count, cutoff, first_body, logged)
   local n = #ARGV - first_body + 1
   local last = redis.call('INCRBY', seq_key, n)
   local first = last - n + 1
@@ -21,6 +22,7 @@ local function append_log(seq_key, events_key, at, keep_count, cutoff, first_bod
     local body = ARGV[first_body + i - 1]
     local json = '{"seq":' .. seq .. '}'
     if body ~= '}' then json = '{"seq":' .. seq .. ',' .. body end
+    if logged then logged[#logged + 1] = json end
     args[#args + 1] = seq
     args[#args + 1] = at .. '|' .. json
     if #args >= 1000 or i == n then  -- unpack() is limited to a few thousand values
@@ -79,14 +81,17 @@ UPDATE_SESSION = _SET_DOC + "return set_doc(KEYS[1], ARGV[1], ARGV[2])\n"
 
 # KEYS: session hash, seq counter, event zset, dedupe key, deadline-kind set; on a single
 # server also the index slot's dedupe mark, deadline zset and deadline-at hash. ARGV: doc,
-# expected version, now, keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), the number n
-# of deadline kinds, those n kinds, on a single server then n member, at pairs, then zero or
-# more event bodies (as for append_log). -1 (nothing written) when a dedupe mark is set; 0
-# (nothing written, the seq counter untouched, the marks left unset) when the version moved;
-# else {new version, last seq given (0 when no events)}. The deadline kinds are remembered
-# with the write. On a cluster the index slot is another node's: the caller checks its mark
-# before and sets it and the timers after (`SET_DEADLINES`), so `delete_session` finds the
-# kinds; on a single server it is all this one step.
+# expected version, now, keep_count, cutoff, dedupe ttl in ms ('' for no dedupe), the bus
+# channel to announce the events on ('' for none: the caller rings the bus) and the longest
+# notice that carries them (bytes), the number n of deadline kinds, those n kinds, on a single
+# server then n member, at pairs, then zero or more event bodies (as for append_log). -1
+# (nothing written) when a dedupe mark is set; 0 (nothing written, the seq counter untouched,
+# the marks left unset) when the version moved; else {new version, last seq given (0 when no
+# events)}. The deadline kinds are remembered with the write. On a cluster the index slot is
+# another node's: the caller checks its mark before and sets it and the timers after
+# (`SET_DEADLINES`), so `delete_session` finds the kinds; on a single server it is all this
+# one step, and so is the bus notice (`[last seq, [events as logged]]`, or the last seq alone
+# when longer than allowed): published with the append, it cannot be lost between the two.
 UPDATE_AND_APPEND = (
     _SET_DOC
     + _APPEND_LOG
@@ -99,9 +104,9 @@ end
 local version = set_doc(KEYS[1], ARGV[1], ARGV[2])
 if version == 0 then return 0 end
 if ARGV[6] ~= '' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
-local kinds = tonumber(ARGV[7])
-local first = 8 + kinds
-if kinds > 0 then redis.call('SADD', KEYS[5], unpack(ARGV, 8, 7 + kinds)) end
+local kinds = tonumber(ARGV[9])
+local first = 10 + kinds
+if kinds > 0 then redis.call('SADD', KEYS[5], unpack(ARGV, 10, 9 + kinds)) end
 if one_server then
   if ARGV[6] ~= '' then redis.call('SET', KEYS[6], '1', 'PX', ARGV[6]) end
   for i = first, first + 2 * kinds - 1, 2 do
@@ -112,7 +117,13 @@ if one_server then
 end
 local last = 0
 if #ARGV >= first then
-  last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], first)
+  local logged = {}
+  last = append_log(KEYS[2], KEYS[3], ARGV[3], ARGV[4], ARGV[5], first, logged)
+  if ARGV[7] ~= '' then
+    local notice = '[' .. last .. ',[' .. table.concat(logged, ',') .. ']]'
+    if #notice > tonumber(ARGV[8]) then notice = tostring(last) end
+    redis.call('PUBLISH', ARGV[7], notice)
+  end
 end
 return {version, last}
 """

@@ -75,7 +75,10 @@ class SqliteSessionLog(SqliteBase):
         dedupe_key: str | None = None,
         dedupe_ttl: float = DEDUPE_TTL,
         deadlines: Sequence[DeadlineAt] = (),
+        notice: str | None = None,
     ) -> tuple[int, list[int]] | None:
+        if notice is not None:
+            raise ValueError("SQLite has no pub/sub channel to publish a notice on")
         text = dumps(doc)
         bodies = _bodies(events)
         keep_count = self._retention.count

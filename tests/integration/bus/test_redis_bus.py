@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from axp_chat_connector.bus.base import NewEvents
-from axp_chat_connector.bus.redis import CARRY_MAX_CHARS, RedisBus
+from axp_chat_connector.bus.base import CARRY_MAX_BYTES, NewEvents
+from axp_chat_connector.bus.redis import RedisBus
 from tests.integration.store.conftest import TIME_SCALE
 
 from .conftest import BusBackend, Collector
@@ -110,7 +110,7 @@ async def test_a_notice_carries_its_events_to_another_instance_unless_too_big(
     await second.subscribe("s1", heard)
     small = ({"seq": 4, "type": "message", "text": "hi"}, {"seq": 5, "type": "typing"})
     await first.publish("s1", 5, small)
-    big = ({"seq": 6, "type": "message", "text": "x" * CARRY_MAX_CHARS},)
+    big = ({"seq": 6, "type": "message", "text": "x" * CARRY_MAX_BYTES},)
     await first.publish("s1", 6, big)
     await heard.wait_for(2)
     notices = [m for m in heard.messages if isinstance(m, NewEvents)]
