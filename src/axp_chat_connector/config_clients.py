@@ -118,7 +118,7 @@ class ClientSettings(BaseModel):
         description=(
             "Most seconds between two full collections over the frozen objects too, which "
             "free the reference cycles of connections closed since (one longer pause; one "
-            "also comes when the frozen objects doubled; 0: only then)."
+            "also comes when the heap doubled; 0: only then)."
         ),
     )
 

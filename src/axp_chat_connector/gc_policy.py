@@ -17,20 +17,26 @@ full collection of them taking 30 to 90 ms; more connections, longer pauses. You
   visit only what is newer. Frozen objects are still freed by reference counting when their
   connection closes; reference cycles among them are not, until the next full collection.
 - A full collection over everything (`gc.unfreeze()`, collect, freeze again: the one long
-  pause) when the frozen objects have grown to `grow_limit` times their number after the last
-  one (what was frozen since may be garbage held by cycles: this bounds it), or every
-  `full_every` seconds (0: only by growth).
+  pause) when the process's heap (`sys.getallocatedblocks()`, the memory blocks Python holds)
+  has grown to `grow_limit` times its size after the last one (what was frozen since may be
+  garbage held by cycles: this bounds it), or every `full_every` seconds (0: only by growth).
+  The heap is what is watched, not the frozen objects: `gc.get_freeze_count()` walks the
+  whole permanent generation (~11 ms per million objects, every tick), while the heap's
+  size costs a walk over its arenas (~0.3 ms at the same size).
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
+Heap = Callable[[], int]
+"""The size of the process's heap, in any unit that grows with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +46,21 @@ class GcSchedule:
     full_every: float = 3600.0
     """Seconds between two full collections over the frozen objects too (0: only by growth)."""
     grow_limit: float = 2.0
-    """A full collection when the frozen objects grew to this many times their number after
-    the last one."""
+    """A full collection when the heap grew to this many times its size after the last one."""
 
 
 class GcPolicy:
-    def __init__(self, schedule: GcSchedule, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        schedule: GcSchedule,
+        clock: Clock = time.monotonic,
+        heap: Heap = sys.getallocatedblocks,
+    ) -> None:
         self.schedule = schedule
         self.clock = clock
+        self.heap = heap
         self._last_full = clock()
-        self._frozen_after_full = 0
+        self._heap_after_full = heap()
         self.freezes = 0
         self.full_collections = 0
 
@@ -58,7 +69,7 @@ class GcPolicy:
         gc.collect()
         gc.freeze()
         self._last_full = self.clock()
-        self._frozen_after_full = gc.get_freeze_count()
+        self._heap_after_full = self.heap()
         self.freezes += 1
 
     def tick(self) -> None:
@@ -69,7 +80,7 @@ class GcPolicy:
             gc.collect()
             gc.freeze()
             self._last_full = self.clock()
-            self._frozen_after_full = gc.get_freeze_count()
+            self._heap_after_full = self.heap()
             self.full_collections += 1
         else:
             gc.collect(1)  # young generations only: the frozen and the old are not visited
@@ -80,7 +91,7 @@ class GcPolicy:
         schedule = self.schedule
         if schedule.full_every > 0 and self.clock() - self._last_full >= schedule.full_every:
             return True
-        return gc.get_freeze_count() >= schedule.grow_limit * max(self._frozen_after_full, 1)
+        return self.heap() >= schedule.grow_limit * max(self._heap_after_full, 1)
 
     async def run(self) -> None:
         """`tick` every `freeze_every` seconds (returns at once when that is 0)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -89,16 +90,46 @@ async def test_run_returns_at_once_when_freezing_is_off() -> None:
     assert policy.freezes == 0
 
 
-def test_a_full_collection_comes_when_the_frozen_objects_grew_too_much() -> None:
-    policy = GcPolicy(GcSchedule(freeze_every=10, full_every=0, grow_limit=1.1), Clock())
+class Heap:
+    def __init__(self) -> None:
+        self.blocks = 1000
+
+    def __call__(self) -> int:
+        return self.blocks
+
+
+def test_a_full_collection_comes_when_the_heap_grew_too_much() -> None:
+    heap = Heap()
+    policy = GcPolicy(GcSchedule(freeze_every=10, full_every=0, grow_limit=1.5), Clock(), heap)
     policy.settle()
-    settled = gc.get_freeze_count()
-    kept = [Cycle() for _ in range(settled // 5)]  # frozen by the next tick: +20 %
+    heap.blocks = 1499
     policy.tick()
     assert policy.full_collections == 0
+    heap.blocks = 1500
     assert policy.full_due()
-    del kept
     policy.tick()
     assert policy.full_collections == 1
-    assert gc.get_freeze_count() < settled * 1.1  # the dropped cycles were freed
+    assert not policy.full_due()  # measured again after the collection: 1,500 is the base
+    heap.blocks = 2249
     assert not policy.full_due()
+    heap.blocks = 2250
+    assert policy.full_due()
+
+
+def test_the_real_heap_is_watched_without_walking_the_frozen_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def walks_every_frozen_object() -> int:
+        raise AssertionError("the policy must not walk the permanent generation")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walks_every_frozen_object)
+    policy = GcPolicy(GcSchedule(freeze_every=10, full_every=0, grow_limit=1.1), Clock())
+    policy.settle()
+    policy.tick()
+    assert policy.full_collections == 0
+    kept = [Cycle() for _ in range(sys.getallocatedblocks() // 5)]  # a block each: +20 %
+    assert policy.full_due()
+    policy.tick()
+    assert policy.full_collections == 1
+    assert not policy.full_due()
+    assert len(kept) > 0
