@@ -23,6 +23,7 @@ from axp_chat_connector.sessions.config import ServiceConfig
 from axp_chat_connector.sessions.hold import MessageHold
 from axp_chat_connector.sessions.identity import IdTokenPolicy
 from axp_chat_connector.sessions.login import Logins
+from axp_chat_connector.sessions.memory import SessionMemory
 from axp_chat_connector.sessions.messages import Messages
 from axp_chat_connector.sessions.outbox import OutboxWorker
 from axp_chat_connector.sessions.records import Clock, SessionRecords
@@ -105,7 +106,13 @@ def build_sessions(
     if metrics is not None:
         webhook_appended = webhook_appended or metrics.webhook_appended
         outbox_depth = _both(metrics.outbox_seen, outbox_depth)
-    records = SessionRecords(store=store, bus=bus, clock=clock, notices=_write_notices(store, bus))
+    records = SessionRecords(
+        store=store,
+        bus=bus,
+        clock=clock,
+        notices=_write_notices(store, bus),
+        memory=_memory(store),
+    )
     timers = Timers(store=store, config=config, clock=clock)
     closing = Closing(records=records, timers=timers)
     hold = MessageHold(records=records, store=store, config=config)
@@ -251,3 +258,11 @@ def _write_notices(store: Store, bus: Bus) -> Callable[[str], str] | None:
     ):
         return bus.channel
     return None
+
+
+def _memory(store: Store) -> SessionMemory | None:
+    """A memory of the sessions AXP's webhooks write, so the next webhook skips the read
+    (`sessions/memory.py`), where this process is their only writer (SQLite). On Redis the
+    other instances write them too: a remembered version would often be stale there, and a
+    stale one costs a failed write and a read, more than the read it saves."""
+    return SessionMemory() if store.sole_writer else None

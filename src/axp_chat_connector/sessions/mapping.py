@@ -70,6 +70,10 @@ class ChatView:
     `participantId`): recognises the customer in events that name no participant type."""
     participants: frozenset[str] = frozenset()
     """Connection ids of the contact-centre participants present."""
+    session_ending: bool = False
+    """The session is ending (a logout, inactivity): the connector disconnects the chat itself
+    and closes it with its own reason, so AXP's news of the participants leaving does not
+    close it as the agent's doing."""
 
     def sent_by_us(self, provider_message_id: str | None) -> bool:
         """Whether a customer message is one of our sends (whether settled yet or not)."""
@@ -286,7 +290,7 @@ def _participant(event: ParticipantEvent, chat: ChatView, now: datetime) -> Mapp
         chat = replace(chat, participants=chat.participants | {connection})
         return Mapped(chat, (Emit(events.participant_joined(now, who)),))
     if customer is True:
-        if chat.state not in (ChatState.STARTING, ChatState.OPEN):
+        if chat.state not in (ChatState.STARTING, ChatState.OPEN) or chat.session_ending:
             return Mapped(chat)  # already ended, or ending at the customer's request
         ended = events.chat_ended(
             now,
@@ -301,7 +305,8 @@ def _participant(event: ParticipantEvent, chat: ChatView, now: datetime) -> Mapp
     if customer is False or known:
         decisions.append(Emit(events.participant_left(now, who)))
     chat = replace(chat, participants=chat.participants - {connection})
-    if chat.state in (ChatState.STARTING, ChatState.OPEN) and not chat.participants:
+    live = chat.state in (ChatState.STARTING, ChatState.OPEN) and not chat.session_ending
+    if live and not chat.participants:
         decisions.append(
             CheckEngagement(
                 chat.engagement_id or event.engagementId, chat.dialog_id or event.dialogId

@@ -54,6 +54,7 @@ class SessionRecord:
             correlation_ids=frozenset(self.chat_correlation_ids),
             customer_ids=frozenset(i for i in (self.customer_participant_id,) if i is not None),
             participants=self.participants,
+            session_ending=self.state is SessionState.ENDING,
         )
 
 

@@ -16,14 +16,14 @@ from typing import Any
 from axp_chat_connector.bus.base import Bus
 from axp_chat_connector.errors import Conflict, NotFound
 from axp_chat_connector.sessions.lifecycle import Input, Outcome, attempt, step
+from axp_chat_connector.sessions.memory import Loaded as Loaded
+from axp_chat_connector.sessions.memory import SessionMemory
 from axp_chat_connector.sessions.record import SessionRecord, from_doc, to_doc
 from axp_chat_connector.store.base import DeadlineAt, Store
 
 Clock = Callable[[], float]
 Edit = Callable[[SessionRecord], tuple[SessionRecord, list[dict[str, Any]]] | None]
 """The new record and the events the change causes, or None: nothing to change."""
-Loaded = tuple[SessionRecord, int]
-"""A record and the version it was read at."""
 
 
 class SessionRecords:
@@ -34,6 +34,7 @@ class SessionRecords:
         bus: Bus,
         clock: Clock,
         notices: Callable[[str], str] | None = None,
+        memory: SessionMemory | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -41,16 +42,43 @@ class SessionRecords:
         self.notices = notices
         """Session id → the bus channel the store publishes a write's notice on, when it can
         (`Store.update_session_and_append(notice=…)`); None: this class rings the bus."""
+        self.memory = memory
+        """What this process last read (`load(remember=True)`) or wrote of the sessions it was
+        asked to remember (`recall`); None: nothing is remembered."""
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    async def load(self, session_id: str) -> Loaded:
+    async def load(self, session_id: str, *, remember: bool = False) -> Loaded:
+        """The session as the store holds it now. `remember`: keep it in the memory, which
+        then follows the session's writes through this object (`recall`)."""
         found = await self.store.get_session(session_id)
         if found is None:
+            if self.memory is not None:
+                self.memory.forget(session_id)
             raise NotFound("no such session")
         doc, version = found
-        return from_doc(doc), version
+        loaded = from_doc(doc), version
+        if self.memory is not None:
+            if remember:
+                self.memory.remember(session_id, loaded)
+            else:
+                self.memory.refresh(session_id, loaded)
+        return loaded
+
+    def recall(self, session_id: str) -> Loaded | None:
+        """The session as this process last read or wrote it, if it was asked to remember it:
+        possibly stale (see `sessions/memory.py`: use it only to compute a write)."""
+        return None if self.memory is None else self.memory.recall(session_id)
+
+    def _wrote(self, session_id: str, loaded: Loaded | None) -> None:
+        """A write succeeded (`loaded`: the new state) or lost its compare-and-set (None)."""
+        if self.memory is None:
+            return
+        if loaded is None:
+            self.memory.forget(session_id)
+        else:
+            self.memory.refresh(session_id, loaded)
 
     async def change(
         self,
@@ -71,11 +99,13 @@ class SessionRecords:
             if updated is None:
                 return None
             try:
-                await self.store.update_session(
+                moved = await self.store.update_session(
                     session_id, to_doc(updated), expected_version=version
                 )
             except Conflict:
+                self._wrote(session_id, None)
                 continue
+            self._wrote(session_id, (updated, moved))
             return updated
         raise Conflict(f"session {session_id} kept changing")
 
@@ -149,18 +179,23 @@ class SessionRecords:
         key left unmarked) when the session moved since `version`. `deadlines`: (kind, at)
         timers set with the write, only if it happens (no store call of their own)."""
         notice = None if self.notices is None else self.notices(record.session_id)
-        written = await self.store.update_session_and_append(
-            record.session_id,
-            to_doc(record),
-            expected_version=version,
-            events=new,
-            now=self.clock(),
-            dedupe_key=dedupe_key,
-            deadlines=deadlines,
-            notice=notice,
-        )
+        try:
+            written = await self.store.update_session_and_append(
+                record.session_id,
+                to_doc(record),
+                expected_version=version,
+                events=new,
+                now=self.clock(),
+                dedupe_key=dedupe_key,
+                deadlines=deadlines,
+                notice=notice,
+            )
+        except Conflict:
+            self._wrote(record.session_id, None)
+            raise
         if written is None:
             return None
+        self._wrote(record.session_id, (record, written[0]))
         seqs = written[1]
         if notice is None:
             await self._appended(record.session_id, seqs, new)

@@ -93,6 +93,11 @@ DeadlineAt = tuple[str, float]
 class Store(Protocol):
     """Sessions, routes, event logs, idempotency, dedupe, parking, outbox, timers, locks."""
 
+    sole_writer: bool
+    """Whether this process is the only one writing the store's sessions (one SQLite file:
+    yes; Redis, shared by instances: no). The session layer may then remember what it wrote
+    (`sessions/memory.py`)."""
+
     # -- sessions: one JSON document each, versioned for compare-and-set -------------------
     async def create_session(self, session_id: str, doc: JSON, *, now: float) -> int:
         """Store a new session at version 1 and mark it active at `now`.

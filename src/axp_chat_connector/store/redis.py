@@ -36,6 +36,8 @@ from axp_chat_connector.store.redis_queues import RedisQueues
 class RedisStore(RedisQueues):
     """`Store` on Redis. Open with `await RedisStore.open(url)`."""
 
+    sole_writer = False
+
     @classmethod
     async def open(cls, url: str, *, retention: Retention | None = None) -> RedisStore:
         plain_url, prefix = split_url(url)

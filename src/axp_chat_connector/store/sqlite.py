@@ -29,6 +29,8 @@ class SqliteStore(SqliteSessionLog, SqliteQueues):
     `SqliteQueues` (parked events, outbox, timers, locks), on the shared `SqliteBase` plumbing.
     """
 
+    sole_writer = True
+
     @classmethod
     async def open(
         cls,

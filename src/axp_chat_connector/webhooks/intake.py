@@ -15,7 +15,7 @@ its retry it finds the key marked (a duplicate): neither is lost, neither shown 
 from __future__ import annotations
 
 import time
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import structlog
 
@@ -64,6 +64,14 @@ ROUTE_KIND: Final[dict[RouteKind, str]] = {
 _ATTEMPTS: Final = 8
 
 
+class Routed(NamedTuple):
+    session_id: str
+    loaded: Loaded
+    remembered: bool
+    """`loaded` is what this process last knew of the session (`SessionRecords.recall`), not
+    a read: maybe stale."""
+
+
 class WebhookIntake:
     def __init__(
         self,
@@ -108,12 +116,7 @@ class WebhookIntake:
             return "ignored"
         keys = _keys(event)
         key = dedupe_key(event)
-        routed = await self._routed(keys)
-        if routed is None:
-            outcome = await self._park(event, body, key, started)
-        else:
-            session_id, loaded = routed
-            outcome = await self._apply(session_id, event, body, key, started, loaded)
+        outcome = await self._deliver(event, body, key, started, keys)
         if outcome == "duplicate":
             _log.info("webhook.duplicate", event_type=event.eventType)
         self._count(outcome)
@@ -122,25 +125,48 @@ class WebhookIntake:
     def _count(self, what: str) -> None:
         self.counters[what] = self.counters.get(what, 0) + 1
 
-    async def _routed(self, keys: list[RouteKey]) -> tuple[str, Loaded] | None:
-        """The event's session, loaded, or None (no route yet). A cached route whose session
-        is gone (deleted since) is forgotten and looked up in the store again, so the answer
-        is the one the store alone would give."""
-        routed = await self._route(keys)
+    async def _deliver(
+        self,
+        event: AxpEvent,
+        body: dict[str, Any],
+        key: str | None,
+        started: float,
+        keys: list[RouteKey],
+    ) -> str:
+        """Apply the event to its session, or park it (no route yet)."""
+        routed = await self._routed(keys)
+        if routed is not None and routed.remembered:
+            try:
+                return await self._apply(
+                    routed.session_id, event, body, key, started, routed.loaded, remembered=True
+                )
+            except NotFound:  # deleted since this process last wrote it
+                self.routes.forget(keys)
+                routed = await self._routed(keys, fresh=True)
+        if routed is None:
+            return await self._park(event, body, key, started)
+        return await self._apply(routed.session_id, event, body, key, started, routed.loaded)
+
+    async def _routed(self, keys: list[RouteKey], *, fresh: bool = False) -> Routed | None:
+        """The event's session, as this process remembers it or else read, or None (no route
+        yet). A cached route whose session is gone (deleted since) is forgotten and looked up
+        in the store again, so the answer is the one the store alone would give. `fresh`:
+        the store's answers only (no cached route, no remembered session)."""
+        routed = await self._route(keys, cached=not fresh)
         if routed is None:
             return None
         session_id, cached = routed
+        remembered = None if fresh else self.records.recall(session_id)
+        if remembered is not None:
+            return Routed(session_id, remembered, remembered=True)
         try:
-            return session_id, await self.records.load(session_id)
+            loaded = await self.records.load(session_id, remember=True)
         except NotFound:
             if not cached:
                 raise
-        self.routes.forget(keys)
-        routed = await self._route(keys, cached=False)
-        if routed is None:
-            return None
-        session_id, _ = routed
-        return session_id, await self.records.load(session_id)
+            self.routes.forget(keys)
+            return await self._routed(keys, fresh=True)
+        return Routed(session_id, loaded, remembered=False)
 
     async def _route(self, keys: list[RouteKey], *, cached: bool = True) -> tuple[str, bool] | None:
         """(session id, whether it came from the cache) of the first key that has a route,
@@ -198,23 +224,32 @@ class WebhookIntake:
         key: str | None,
         started: float,
         loaded: Loaded | None = None,
+        *,
+        remembered: bool = False,
     ) -> str:
         """Map the routed event against the session as it is (`loaded`: just read), and write
         what it changes in one step with the timers it arms (retried when another writer moved
-        the session first)."""
+        the session first). `remembered`: `loaded` is what this process last knew, perhaps
+        stale: it decides only through a write whose compare-and-set succeeds; any other
+        outcome is decided again from a fresh read."""
         already_settled = False
         for _ in range(_ATTEMPTS):
-            record, version = loaded or await self.records.load(session_id)
-            loaded = None
+            record, version = loaded or await self.records.load(session_id, remember=True)
+            trusted = not remembered
+            loaded, remembered = None, False
             now = self.records.now()
             mapped = map_event(event, record.chat_view(), now)
             if any(isinstance(d, Park) for d in mapped.decisions):
+                if not trusted:
+                    continue
                 return await self._park_until_open(session_id, event, body, key, started)
             window = self.hold.window
             change = changes(record, mapped, now, window, already_settled=already_settled)
             timers = self._timers(change)
             seqs: list[int] | None = []
             if not change.writes(record):
+                if not trusted:
+                    continue
                 change.settled = None  # the hold has seen its index go by: settled before
             else:
                 try:
@@ -228,6 +263,8 @@ class WebhookIntake:
                 except Conflict:
                     continue
                 timers = []  # set with the write
+                if seqs is None and not trusted:
+                    continue  # a duplicate, as the memory computed it: look again
             if seqs is None and change.settled is not None:
                 already_settled = True  # the outbox settled it first: only the index goes by
                 continue

@@ -28,8 +28,8 @@ async def test_a_send_accepted_while_a_webhook_is_applied_is_still_delivered(
     sent: list[dict[str, Any]] = []
     webhook_done = asyncio.Event()
 
-    async def load_then_send(session: str) -> tuple[SessionRecord, int]:
-        loaded = await load(session)
+    async def load_then_send(session: str, *, remember: bool = False) -> tuple[SessionRecord, int]:
+        loaded = await load(session, remember=remember)
         if armed:  # the first read after the agent joins: the webhook's
             armed.clear()
             sent.append(await harness.ok("send", session_id, id_="m-between", text="between"))
@@ -39,6 +39,8 @@ async def test_a_send_accepted_while_a_webhook_is_applied_is_still_delivered(
         await webhook_done.wait()
         return await claim(owner, now=now, lease=lease, limit=limit)
 
+    monkeypatch.setattr(records, "memory", None)  # the webhook reads (a stale memory: see
+    # test_session_memory.py)
     monkeypatch.setattr(records, "load", load_then_send)
     monkeypatch.setattr(store, "outbox_claim", held_claim)
     await harness.act(engagement_id, "accept")

@@ -310,6 +310,17 @@ def test_the_customer_disconnect_after_our_end_changes_nothing(state: ChatState)
     assert mapped(raw, chat) == Mapped(chat)
 
 
+def test_while_the_session_ends_the_disconnects_of_its_chat_close_nothing() -> None:
+    """A logout or inactivity disconnects the chat and closes it with its own reason: AXP's
+    news of the customer (or the last agent) leaving, which that disconnect causes, is not
+    the agent closing the chat, however fast it comes."""
+    ending = replace(WITH_AGENT, session_ending=True)
+    customer = body.participant("PARTICIPANT_DISCONNECTED", "CUSTOMER", participant_id="cust-p")
+    assert mapped(customer, ending) == Mapped(ending)
+    agent = mapped(body.participant("PARTICIPANT_DISCONNECTED"), ending)
+    assert [type(d) for d in agent.decisions] == [Emit]  # announced, not checked
+
+
 # --- messages ------------------------------------------------------------------------------
 
 
