@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from benchmarks.clients import OPEN_SECONDS, close_ws, ws_connect
 from benchmarks.loadgen import Tracker
@@ -61,15 +62,21 @@ class ConnectorWs:
         return self.customer.address
 
     async def _read(self) -> None:
-        async for raw in self.conn:
-            frame: Frame = json.loads(raw)
-            if (future := self.answers.pop(str(frame.get("re")), None)) is not None:
-                if not future.done():  # not given up on (timed out) meanwhile
-                    future.set_result(frame)
-                continue
-            self.customer.saw(frame, self.tracker)
-            if frame.get("type") == "participant.joined":
-                self.joined.set()
+        try:
+            async for raw in self.conn:
+                frame: Frame = json.loads(raw)
+                if (future := self.answers.pop(str(frame.get("re")), None)) is not None:
+                    if not future.done():  # not given up on (timed out) meanwhile
+                        future.set_result(frame)
+                    continue
+                self.customer.saw(frame, self.tracker)
+                if frame.get("type") == "participant.joined":
+                    self.joined.set()
+        except ConnectionClosed as exc:  # the server closed it: the commands waiting fail now
+            for future in self.answers.values():
+                if not future.done():
+                    future.set_exception(exc)
+            self.answers.clear()
 
     def start_reading(self) -> None:
         self.reader = asyncio.create_task(self._read())
@@ -128,7 +135,11 @@ async def resume_ws(customer: Customer, tracker: Tracker) -> ConnectorWs:
     url = f"ws://127.0.0.1:{customer.port}/v1/ws"
     client = ConnectorWs(customer, await ws_connect(url), tracker)
     client.start_reading()
-    await client.ok("resume", token=customer.token, after=customer.seq)
+    try:
+        await client.ok("resume", token=customer.token, after=customer.seq)
+    except BaseException:
+        await client.close()
+        raise
     return client
 
 

@@ -162,7 +162,8 @@ def other_lines(report: Result) -> list[str]:
             lines.append(
                 f"{name}: reconnect storm of {storm['clients']:,}: all bound in "
                 f"{storm['all_bound_seconds']:.2f} s, resume p50 {_ms(storm['resume_p50_ms'])} / "
-                f"p99 {_ms(storm['resume_p99_ms'])} ms, failed {storm['failed']}"
+                f"p99 {_ms(storm['resume_p99_ms'])} ms, failed {storm['failed']}, "
+                f"retried {storm.get('retried', 0):,}"
             )
         if rates := result.get("rates"):
             top = max(rates, key=lambda r: r["rate"])

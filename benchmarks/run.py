@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,7 +87,7 @@ def machine() -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     node = "none"
-    if servers.node_ready():
+    if shutil.which("node"):  # its packages may still be installed later in the run
         node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from benchmarks.clients import Client
 from benchmarks.connector_clients import ConnectorWs, Customer, resume_ws, send_and_wait
 from benchmarks.loadgen import Push, RateResult, Tracker, post_open_loop, quantile, run_rate
@@ -225,6 +227,13 @@ async def send_latency(
     }
 
 
+STORM_ATTEMPTS = 5
+STORM_BACKOFF = 1.0
+"""Seconds before a customer's second resume in the storm, doubled each time up to
+`STORM_BACKOFF_MAX`, jittered (as the widget reconnects)."""
+STORM_BACKOFF_MAX = 8.0
+
+
 async def reconnect_storm(
     customers: Sequence[Customer],
     tracker: Tracker,
@@ -236,11 +245,25 @@ async def reconnect_storm(
     until all are bound, resume p50/p99; then one push to each, counted (lost, duplicated)."""
     began = time.perf_counter()
     times: list[float] = []
+    retries = [0]
 
     async def one(customer: Customer) -> ConnectorWs:
-        client = await resume_ws(customer, tracker)
-        times.append(time.perf_counter() - began)
-        return client
+        """Resume, and as a widget does, try again after a growing, jittered pause when the
+        server refused or closed the socket (an overloaded server closes those it could not
+        bind in time: 4408)."""
+        for attempt in range(STORM_ATTEMPTS):
+            try:
+                client = await resume_ws(customer, tracker)
+            except (OSError, RuntimeError, ConnectionClosed, TimeoutError):
+                if attempt == STORM_ATTEMPTS - 1:
+                    raise
+                retries[0] += 1
+                pause = min(STORM_BACKOFF * 2**attempt, STORM_BACKOFF_MAX)
+                await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # noqa: sleep-ok (backoff)
+                continue
+            times.append(time.perf_counter() - began)
+            return client
+        raise AssertionError("unreachable")
 
     results = await asyncio.gather(*(one(c) for c in customers), return_exceptions=True)
     clients = [r for r in results if isinstance(r, ConnectorWs)]
@@ -262,6 +285,7 @@ async def reconnect_storm(
         "clients": len(customers),
         "resumed": len(clients),
         "failed": len(customers) - len(clients),
+        "retried": retries[0],
         "all_bound_seconds": all_bound,
         "resume_p50_ms": 1000 * quantile(times, 0.5),
         "resume_p99_ms": 1000 * quantile(times, 0.99),
